@@ -1,0 +1,2 @@
+//! The `sealpost` command.
+fn main() {}
