@@ -152,26 +152,17 @@ impl Algorithm {
             "zip" => "deflate",
             other => other,
         };
-        REGISTRY
-            .iter()
-            .find(|(_, info)| info.name == canonical)
-            .map(|(alg, _)| *alg)
+        REGISTRY.iter().find(|(_, info)| info.name == canonical).map(|(alg, _)| *alg)
     }
 
     /// Looks an algorithm up by dotted OID.
     pub fn from_oid(oid: &str) -> Option<Algorithm> {
-        REGISTRY
-            .iter()
-            .find(|(_, info)| info.oid == Some(oid))
-            .map(|(alg, _)| *alg)
+        REGISTRY.iter().find(|(_, info)| info.oid == Some(oid)).map(|(alg, _)| *alg)
     }
 
     /// Looks an algorithm up by its OpenPGP number within one family (the numbers overlap across families).
     pub fn from_openpgp_id(family: Family, id: u8) -> Option<Algorithm> {
-        REGISTRY
-            .iter()
-            .find(|(_, info)| info.family == family && info.openpgp_id == Some(id))
-            .map(|(alg, _)| *alg)
+        REGISTRY.iter().find(|(_, info)| info.family == family && info.openpgp_id == Some(id)).map(|(alg, _)| *alg)
     }
 }
 
@@ -211,26 +202,11 @@ mod tests {
 
     #[test]
     fn lookups() {
-        assert_eq!(
-            Algorithm::from_openpgp_id(Family::BlockCipher, 2),
-            Some(Algorithm::TripleDes)
-        );
-        assert_eq!(
-            Algorithm::from_openpgp_id(Family::Digest, 8),
-            Some(Algorithm::Sha256)
-        );
-        assert_eq!(
-            Algorithm::from_openpgp_id(Family::Compression, 2),
-            Some(Algorithm::Zlib)
-        );
-        assert_eq!(
-            Algorithm::from_oid("1.2.840.113549.3.7"),
-            Some(Algorithm::TripleDes)
-        );
-        assert_eq!(
-            Algorithm::from_name("TripleDES"),
-            Some(Algorithm::TripleDes)
-        );
+        assert_eq!(Algorithm::from_openpgp_id(Family::BlockCipher, 2), Some(Algorithm::TripleDes));
+        assert_eq!(Algorithm::from_openpgp_id(Family::Digest, 8), Some(Algorithm::Sha256));
+        assert_eq!(Algorithm::from_openpgp_id(Family::Compression, 2), Some(Algorithm::Zlib));
+        assert_eq!(Algorithm::from_oid("1.2.840.113549.3.7"), Some(Algorithm::TripleDes));
+        assert_eq!(Algorithm::from_name("TripleDES"), Some(Algorithm::TripleDes));
         assert_eq!(Algorithm::from_name("rc4"), None);
         assert_eq!(Algorithm::Md5.strength(), Strength::Broken);
         assert_eq!(Algorithm::Sha1.strength(), Strength::Legacy);

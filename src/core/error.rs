@@ -72,19 +72,13 @@ pub enum CoreError {
 impl CoreError {
     /// Shorthand for [`CoreError::Malformed`].
     pub fn malformed(what: &'static str, detail: impl Into<String>) -> CoreError {
-        CoreError::Malformed {
-            what,
-            detail: detail.into(),
-        }
+        CoreError::Malformed { what, detail: detail.into() }
     }
 
     /// True for failures that are a cryptographic verdict or a policy refusal (exit status 1), false for bad
     /// input, I/O and bugs (exit status 2).
     pub fn is_verdict(&self) -> bool {
-        matches!(
-            self,
-            CoreError::PolicyRefused { .. } | CoreError::BadSignature | CoreError::DecryptionFailed
-        )
+        matches!(self, CoreError::PolicyRefused { .. } | CoreError::BadSignature | CoreError::DecryptionFailed)
     }
 }
 

@@ -6,7 +6,15 @@
 
 pub mod algorithm;
 pub mod cipher;
+pub mod compress;
+pub mod digest;
 pub mod error;
+pub mod mode;
+pub mod pipeline;
+pub mod policy;
+pub mod rand;
+pub mod rsa;
+pub mod verdict;
 
 pub use algorithm::{Algorithm, Strength};
 pub use error::CoreError;

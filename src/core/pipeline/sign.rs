@@ -1,0 +1,157 @@
+//! Signing and verification as pass-through writers that hash what flows through them.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use super::keys::{SigningKey, VerifyingKey};
+use crate::core::digest::{Digest, HashAlgorithm, Hasher};
+use crate::core::error::CoreError;
+use crate::core::policy::{Policy, Usage};
+use crate::core::verdict::{SignerResult, SignerStatus};
+
+/// Passes bytes to an inner writer while hashing them with one or more hash functions (one per signature
+/// to check, when signers used different hashes).
+pub struct DigestWriter<W: Write> {
+    inner: W,
+    hashers: Vec<Hasher>,
+}
+
+impl<W: Write> DigestWriter<W> {
+    /// Hashes with each of `algorithms` (duplicates are hashed once).
+    pub fn new(inner: W, algorithms: &[HashAlgorithm]) -> DigestWriter<W> {
+        let mut hashers: Vec<Hasher> = Vec::new();
+        for &alg in algorithms {
+            if !hashers.iter().any(|h| h.algorithm() == alg) {
+                hashers.push(Hasher::new(alg));
+            }
+        }
+        DigestWriter { inner, hashers }
+    }
+
+    /// Feeds bytes to the hashes only (a format's trailer that is signed but not part of the content).
+    pub fn hash_only(&mut self, data: &[u8]) {
+        for h in &mut self.hashers {
+            h.update(data);
+        }
+    }
+
+    /// Ends hashing; returns the inner writer and a digest per algorithm.
+    pub fn finalize(self) -> (W, Vec<Digest>) {
+        (self.inner, self.hashers.into_iter().map(Hasher::finish).collect())
+    }
+}
+
+impl<W: Write> Write for DigestWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        for h in &mut self.hashers {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A finished signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// The hash that was signed.
+    pub hash: HashAlgorithm,
+    /// The digest that was signed.
+    pub digest: Digest,
+    /// The signature value.
+    pub value: Vec<u8>,
+}
+
+/// Passes content through to an inner writer and signs it at [`finalize`](SignWriter::finalize).
+pub struct SignWriter<W: Write> {
+    digest: DigestWriter<W>,
+    hash: HashAlgorithm,
+    key: Arc<dyn SigningKey>,
+}
+
+impl<W: Write> SignWriter<W> {
+    /// Signs with `key` over `hash`, after checking both against `policy` (`named_hash`: the user chose the
+    /// hash by name).
+    pub fn new(
+        inner: W,
+        key: Arc<dyn SigningKey>,
+        hash: HashAlgorithm,
+        policy: &Policy,
+        named_hash: bool,
+    ) -> Result<SignWriter<W>, CoreError> {
+        policy.check(hash.algorithm(), Usage::Sign, named_hash)?;
+        policy.check_rsa(key.bits(), Usage::Sign)?;
+        Ok(SignWriter { digest: DigestWriter::new(inner, &[hash]), hash, key })
+    }
+
+    /// Hashes `trailer` without writing it (OpenPGP's signature trailer, CMS signed attributes are built
+    /// by the front end from the content digest instead).
+    pub fn hash_only(&mut self, trailer: &[u8]) {
+        self.digest.hash_only(trailer);
+    }
+
+    /// Signs; returns the inner writer and the signature.
+    pub fn finalize(self) -> Result<(W, Signature), CoreError> {
+        let (inner, digests) = self.digest.finalize();
+        let digest = *digests.first().ok_or(CoreError::Bug("no digest"))?;
+        let value = self.key.sign_digest(self.hash, digest.as_bytes())?;
+        Ok((inner, Signature { hash: self.hash, digest, value }))
+    }
+}
+
+impl<W: Write> Write for SignWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.digest.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.digest.flush()
+    }
+}
+
+/// Checks one signature and returns the signer's entry for the verdict, weak labels included. `key` is
+/// `None` when no key for the signer is known.
+pub fn verify_signature(
+    policy: &Policy,
+    id: &str,
+    key: Option<&dyn VerifyingKey>,
+    digest: &Digest,
+    signature: &[u8],
+) -> SignerResult {
+    let hash = digest.algorithm();
+    let mut result = SignerResult::new(id, SignerStatus::Error);
+    result.hash = Some(hash.name().to_string());
+    let Some(key) = key else {
+        result.status = SignerStatus::UnknownKey;
+        result.detail = Some("no certificate or key for this signer".into());
+        return result;
+    };
+    result.key_algorithm = Some(key.algorithm().name().to_string());
+    result.key_bits = Some(key.bits());
+    let accept = policy
+        .check(hash.algorithm(), Usage::Verify, false)
+        .and_then(|a| Ok((a, policy.check_rsa(key.bits(), Usage::Verify)?)));
+    match accept {
+        Ok((a, b)) => {
+            result.weak = a.weak;
+            result.weak.extend(b.weak);
+        }
+        Err(err) => {
+            result.detail = Some(err.to_string());
+            return result;
+        }
+    }
+    match key.verify_digest(hash, digest.as_bytes(), signature) {
+        Ok(()) => result.status = SignerStatus::Good,
+        Err(CoreError::BadSignature) => {
+            result.status = SignerStatus::Bad;
+            result.detail = Some("the signature does not match the content".into());
+        }
+        Err(err) => result.detail = Some(err.to_string()),
+    }
+    result
+}
