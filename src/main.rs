@@ -1,2 +1,5 @@
-//! The `sealpost` command.
-fn main() {}
+//! The `sealpost` command. Everything happens in [`sealpost::cli`].
+
+fn main() -> std::process::ExitCode {
+    sealpost::cli::main()
+}

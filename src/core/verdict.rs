@@ -254,7 +254,7 @@ impl Verdict {
             }
             parts.push(part);
         }
-        if self.signers.is_empty() {
+        if self.signers.is_empty() && self.failure.is_none() {
             parts.push("not signed".into());
         }
         if self.encrypted {

@@ -1,0 +1,178 @@
+//! The `sealpost` command: parses arguments (see [`args`]), dispatches to the library, and turns the outcome
+//! into CONTRACT.md's conventions: exit 0 / 1 / 2 and one-line `sealpost: error: ...` messages, never a panic
+//! or backtrace. This is the only module that uses `anyhow`.
+
+pub mod args;
+mod bench;
+mod demo;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use self::args::{Cli, Command, FilterCommand, KeyCommand, MailCommand, PemCommand, PgpCommand, SmimeCommand};
+use crate::core::CoreError;
+
+/// A failure that is a cryptographic verdict or a refusal (exit status 1), not an error of use or input.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct VerdictFailure(pub String);
+
+/// A verb whose issue has not landed yet.
+#[derive(Debug, thiserror::Error)]
+#[error("`sealpost {verb}` is {} (issue #{issue})", args::NOT_YET)]
+pub struct NotImplemented {
+    /// The verb, as typed.
+    pub verb: &'static str,
+    /// The issue that will implement it.
+    pub issue: u32,
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(&err),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => report(&err),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let not_yet = |verb: &'static str, issue: u32| -> anyhow::Result<()> { Err(NotImplemented { verb, issue }.into()) };
+    match cli.command {
+        Command::Demo => demo::run(&mut io::stdout().lock()),
+        Command::Bench(args) => bench::run(&args),
+        Command::Key(KeyCommand::Generate(g)) => match g.key_type {
+            args::key::KeyType::Pgp => not_yet("key generate --type pgp", 3),
+            args::key::KeyType::X509 => not_yet("key generate --type x509", 4),
+        },
+        Command::Key(KeyCommand::Import(_)) => not_yet("key import", 6),
+        Command::Key(KeyCommand::List(_)) => not_yet("key list", 6),
+        Command::Key(KeyCommand::Export(_)) => not_yet("key export", 6),
+        Command::Pgp(cmd) => not_yet(
+            match cmd {
+                PgpCommand::Sign(_) => "pgp sign",
+                PgpCommand::Verify(_) => "pgp verify",
+                PgpCommand::Encrypt(_) => "pgp encrypt",
+                PgpCommand::Decrypt(_) => "pgp decrypt",
+            },
+            3,
+        ),
+        Command::Smime(cmd) => match cmd {
+            SmimeCommand::Sign(_) => not_yet("smime sign", 4),
+            SmimeCommand::Verify(_) => not_yet("smime verify", 4),
+            SmimeCommand::Encrypt(_) => not_yet("smime encrypt", 4),
+            SmimeCommand::Decrypt(_) => not_yet("smime decrypt", 4),
+            SmimeCommand::Receipt(_) => not_yet("smime receipt", 12),
+            SmimeCommand::VerifyReceipt(_) => not_yet("smime verify-receipt", 12),
+            SmimeCommand::Compress(_) => not_yet("smime compress", 4),
+            SmimeCommand::Decompress(_) => not_yet("smime decompress", 4),
+        },
+        Command::Pem(cmd) => not_yet(
+            match cmd {
+                PemCommand::Sign(_) => "pem sign",
+                PemCommand::Encrypt(_) => "pem encrypt",
+                PemCommand::Verify(_) => "pem verify",
+                PemCommand::Decrypt(_) => "pem decrypt",
+            },
+            5,
+        ),
+        Command::Mail(cmd) => match cmd {
+            MailCommand::Sign(_) => not_yet("mail sign", 6),
+            MailCommand::Encrypt(_) => not_yet("mail encrypt", 6),
+            MailCommand::SignEncrypt(_) => not_yet("mail sign-encrypt", 6),
+            MailCommand::Verify(_) => not_yet("mail verify", 6),
+            MailCommand::Decrypt(_) => not_yet("mail decrypt", 6),
+            MailCommand::Receipt(_) => not_yet("mail receipt", 12),
+        },
+        Command::Filter(cmd) => match cmd {
+            FilterCommand::Smtp(_) => not_yet("filter smtp", 7),
+            FilterCommand::Imap(_) => not_yet("filter imap", 8),
+            FilterCommand::Pop3(_) => not_yet("filter pop3", 11),
+            FilterCommand::Pipe(_) => not_yet("filter pipe", 7),
+            FilterCommand::Explain(_) => not_yet("filter explain", 7),
+        },
+    }
+}
+
+/// The exit status an error maps to (CONTRACT.md): 1 for verdicts and refusals, 2 for everything else.
+pub fn exit_status(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<VerdictFailure>().is_some() {
+            return 1;
+        }
+        if let Some(core) = cause.downcast_ref::<CoreError>() {
+            return if core.is_verdict() { 1 } else { 2 };
+        }
+    }
+    2
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// One line: `sealpost: error: ` and the whole cause chain joined by ": ".
+pub fn one_line(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    let flat: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    format!("sealpost: error: {}", flat.join(" "))
+}
+
+fn report(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        // The reader went away (`sealpost ... | head`): nothing useful to say, and nobody to say it to.
+        return ExitCode::from(2);
+    }
+    let _ = writeln!(io::stderr(), "{}", one_line(err));
+    ExitCode::from(exit_status(err))
+}
+
+fn clap_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            // clap's message spans lines (the missing arguments are listed below the first); keep it all,
+            // on one line, without the usage block and the "For more information" hint.
+            let rendered = err.render().to_string();
+            let body = rendered.split("\n\nUsage:").next().unwrap_or("invalid arguments");
+            let body = body.split("\n\nFor more information").next().unwrap_or(body);
+            let msg: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let msg = msg.join(" ");
+            let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+            let _ = writeln!(io::stderr(), "sealpost: error: {msg} (see --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let _ = writeln!(
+            io::stderr(),
+            "sealpost: error: internal error: {} {at} (this is a bug, please report it)",
+            what.replace('\n', " ")
+        );
+        std::process::exit(2);
+    }));
+}

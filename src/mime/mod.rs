@@ -1,0 +1,3 @@
+//! MIME parsing, building and canonicalisation for signed and encrypted mail.
+//!
+//! Empty until issue #6 lands.
