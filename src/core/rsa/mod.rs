@@ -379,12 +379,28 @@ impl RsaPrivateKey {
         RsaPrivateKey::from_rc(rc)
     }
 
+    /// A private key from modulus, public and private exponent only; the primes are recovered (NIST SP
+    /// 800-56B appendix C.2, which needs 2^16 < e < 2^256). Test-vector files carry keys this way.
+    pub fn from_private_exponent(n: &[u8], e: &[u8], d: &[u8]) -> Result<RsaPrivateKey, CoreError> {
+        let n_u = uint(strip_zeros(n))?;
+        let d_u = BoxedUint::from_be_slice(strip_zeros(d), n_u.bits_precision())
+            .map_err(|_| malformed("private exponent longer than modulus"))?;
+        let rc = rsa::PrivateKey::from_components(n_u, uint(strip_zeros(e))?, d_u, Vec::new())
+            .map_err(|err| malformed(format!("cannot recover the primes: {err}")))?;
+        RsaPrivateKey::from_rc(rc)
+    }
+
     /// Parses PKCS #1 `RSAPrivateKey` or unencrypted PKCS #8 `PrivateKeyInfo`, DER.
     pub fn from_der(der: &[u8]) -> Result<RsaPrivateKey, CoreError> {
         let rc = match rsa::PrivateKey::from_pkcs1_der(der) {
             Ok(k) => k,
-            Err(pkcs1_err) => rsa::PrivateKey::from_pkcs8_der(der)
-                .map_err(|err| malformed(format!("neither PKCS #1 ({pkcs1_err}) nor PKCS #8 ({err})")))?,
+            Err(pkcs1_err) => match rsa::PrivateKey::from_pkcs8_der(der) {
+                Ok(k) => k,
+                // Keys whose primes differ in size (some test keys, a few old tools) are refused by the
+                // RustCrypto decoders; read the components and import them with full-width primes.
+                Err(pkcs8_err) => unbalanced_key(der)
+                    .map_err(|_| malformed(format!("neither PKCS #1 ({pkcs1_err}) nor PKCS #8 ({pkcs8_err})")))?,
+            },
         };
         RsaPrivateKey::from_rc(rc)
     }
@@ -575,6 +591,27 @@ impl fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RsaPrivateKey({} bits, secret parts redacted)", self.bits())
     }
+}
+
+/// Reads a PKCS #1 key (bare or inside PKCS #8) component by component and imports it with full-width
+/// primes, which tolerates primes of unequal size.
+fn unbalanced_key(der: &[u8]) -> Result<rsa::PrivateKey, CoreError> {
+    use rsa::pkcs1::der::Decode;
+    let inner = match rsa::pkcs8::PrivateKeyInfoRef::from_der(der) {
+        Ok(info) => info.private_key.as_bytes().to_vec(),
+        Err(_) => der.to_vec(),
+    };
+    let k = rsa::pkcs1::RsaPrivateKeyRef::from_der(&inner).map_err(|e| malformed(e))?;
+    let n = uint(k.modulus.as_bytes())?;
+    let bits = n.bits_precision();
+    let wide = |b: &[u8]| BoxedUint::from_be_slice(strip_zeros(b), bits).map_err(|_| malformed("component too long"));
+    rsa::PrivateKey::from_components_with_wide_primes(
+        n.clone(),
+        uint(k.public_exponent.as_bytes())?,
+        wide(k.private_exponent.as_bytes())?,
+        vec![wide(k.prime1.as_bytes())?, wide(k.prime2.as_bytes())?],
+    )
+    .map_err(|e| malformed(e))
 }
 
 /// Decodes one PEM block (RFC 7468), returning its label and DER. Headers (RFC 1421 style) are refused here.
