@@ -1,7 +1,7 @@
 //! The `sealpost` binary as users and the acceptance checks drive it: every verb of CONTRACT.md exists and
 //! has `--help`; unfinished verbs exit 2 saying so; errors are one line; `demo` and `bench` work.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A panic in a test is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A panic in a test is a failed test.
 
 mod common;
 
@@ -10,8 +10,7 @@ use std::process::{Command, Output};
 use common::{peer, scratch};
 
 fn sealpost(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealpost")).args(args).output().unwrap();
-    out
+    Command::new(env!("CARGO_BIN_EXE_sealpost")).args(args).output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {

@@ -2,7 +2,7 @@
 //! encryption, key files), the block ciphers in CBC and CFB, and the digests; Python's zlib and the `bzip2`
 //! program for compression. Every failing command is printed with its output.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A panic in a test is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A panic in a test is a failed test.
 
 mod common;
 

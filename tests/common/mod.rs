@@ -2,6 +2,7 @@
 //! skips (with a printed reason) or fails (when `SEALPOST_REQUIRE_PEERS=1` / `SEALPOST_REQUIRE_VECTORS=1`).
 
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // Test helpers fail tests by panicking.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

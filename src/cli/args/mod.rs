@@ -150,9 +150,8 @@ mod tests {
         assert!(examples.len() >= 6, "expected examples, found {examples:?}");
         for ex in examples {
             let argv = shell_split(&ex);
-            if let Err(err) = Cli::try_parse_from(&argv) {
-                panic!("example {ex:?} does not parse: {err}");
-            }
+            let parsed = Cli::try_parse_from(&argv);
+            assert!(parsed.is_ok(), "example {ex:?} does not parse: {:?}", parsed.err());
         }
     }
 

@@ -65,10 +65,10 @@ impl BlockModeCrypter {
         let mut input = input;
         if !self.pending.is_empty() {
             let need = bs - self.pending.len() % bs;
-            let take = if self.pending.len() % bs == 0 { 0 } else { need.min(input.len()) };
+            let take = if self.pending.len().is_multiple_of(bs) { 0 } else { need.min(input.len()) };
             self.pending.extend_from_slice(&input[..take]);
             input = &input[take..];
-            if self.pending.len() % bs != 0 {
+            if !self.pending.len().is_multiple_of(bs) {
                 return;
             }
             // `pending` holds exactly one whole block now.

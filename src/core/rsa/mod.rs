@@ -148,9 +148,8 @@ impl RsaPublicKey {
         if e.len() > 5 {
             return Err(CoreError::Unsupported("RSA public exponent over 33 bits".into()));
         }
-        let rc = rsa::PublicKey::new_with_size_limits(uint(n)?, uint(e)?, MIN_BITS..=MAX_BITS)
-            .map_err(|err| malformed(err))?;
-        let spki = rc.to_public_key_der().map_err(|err| malformed(err))?.as_bytes().to_vec();
+        let rc = rsa::PublicKey::new_with_size_limits(uint(n)?, uint(e)?, MIN_BITS..=MAX_BITS).map_err(malformed)?;
+        let spki = rc.to_public_key_der().map_err(malformed)?.as_bytes().to_vec();
         Ok(RsaPublicKey {
             n: n.to_vec(),
             e: e.to_vec(),
@@ -171,7 +170,7 @@ impl RsaPublicKey {
         let spki = rsa::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|err| malformed(format!("neither PKCS #1 nor SubjectPublicKeyInfo: {err}")))?;
         let bits = spki.subject_public_key.as_bytes().ok_or_else(|| malformed("unaligned key bits"))?;
-        let k = rsa::pkcs1::RsaPublicKeyRef::from_der(bits).map_err(|err| malformed(err))?;
+        let k = rsa::pkcs1::RsaPublicKeyRef::from_der(bits).map_err(malformed)?;
         RsaPublicKey::from_components(k.modulus.as_bytes(), k.public_exponent.as_bytes())
     }
 
@@ -345,6 +344,9 @@ fn oaep_algorithm(hash: HashAlgorithm) -> Option<&'static aws_lc_rs::rsa::OaepAl
     }
 }
 
+/// The private components `(d, p, q)` of an RSA key, big-endian, each in a zeroizing buffer.
+pub type SecretComponents = (Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>);
+
 /// An RSA private key. Key material is zeroized on drop (both libraries do so for their own copies, and
 /// every intermediate encoding here is held in a `Zeroizing` buffer). `Debug` shows only the size.
 pub struct RsaPrivateKey {
@@ -357,7 +359,7 @@ pub struct RsaPrivateKey {
 impl RsaPrivateKey {
     fn from_rc(rc: rsa::PrivateKey) -> Result<RsaPrivateKey, CoreError> {
         let public = RsaPublicKey::from_components(&rc.n_bytes(), &rc.e_bytes())?;
-        let pkcs8 = rc.to_pkcs8_der().map_err(|err| malformed(err))?;
+        let pkcs8 = rc.to_pkcs8_der().map_err(malformed)?;
         let der: &[u8] = pkcs8.as_bytes();
         // AWS-LC takes keys of 2048-8192 bits; anything it refuses stays on the RustCrypto path.
         let lc_sign = RsaKeyPair::from_pkcs8(der).ok();
@@ -375,7 +377,7 @@ impl RsaPrivateKey {
         };
         let rc =
             rsa::PrivateKey::from_components(n_u.clone(), uint(strip_zeros(e))?, widen(d)?, vec![widen(p)?, widen(q)?])
-                .map_err(|err| malformed(err))?;
+                .map_err(malformed)?;
         RsaPrivateKey::from_rc(rc)
     }
 
@@ -465,18 +467,18 @@ impl RsaPrivateKey {
 
     /// PKCS #8 DER, in a zeroizing buffer.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, CoreError> {
-        let doc = self.rc.to_pkcs8_der().map_err(|err| malformed(err))?;
+        let doc = self.rc.to_pkcs8_der().map_err(malformed)?;
         Ok(Zeroizing::new(doc.as_bytes().to_vec()))
     }
 
     /// PKCS #1 DER, in a zeroizing buffer.
     pub fn to_pkcs1_der(&self) -> Result<Zeroizing<Vec<u8>>, CoreError> {
-        let doc = self.rc.to_pkcs1_der().map_err(|err| malformed(err))?;
+        let doc = self.rc.to_pkcs1_der().map_err(malformed)?;
         Ok(Zeroizing::new(doc.as_bytes().to_vec()))
     }
 
     /// The private components `(d, p, q)`, big-endian, for formats that store them (OpenPGP).
-    pub fn secret_components(&self) -> (Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>) {
+    pub fn secret_components(&self) -> SecretComponents {
         let primes = self.rc.primes();
         let get = |i: usize| {
             Zeroizing::new(primes.get(i).map(|p| strip_zeros(&p.to_be_bytes()).to_vec()).unwrap_or_default())
@@ -601,7 +603,7 @@ fn unbalanced_key(der: &[u8]) -> Result<rsa::PrivateKey, CoreError> {
         Ok(info) => info.private_key.as_bytes().to_vec(),
         Err(_) => der.to_vec(),
     };
-    let k = rsa::pkcs1::RsaPrivateKeyRef::from_der(&inner).map_err(|e| malformed(e))?;
+    let k = rsa::pkcs1::RsaPrivateKeyRef::from_der(&inner).map_err(malformed)?;
     let n = uint(k.modulus.as_bytes())?;
     let bits = n.bits_precision();
     let wide = |b: &[u8]| BoxedUint::from_be_slice(strip_zeros(b), bits).map_err(|_| malformed("component too long"));
@@ -611,7 +613,7 @@ fn unbalanced_key(der: &[u8]) -> Result<rsa::PrivateKey, CoreError> {
         wide(k.private_exponent.as_bytes())?,
         vec![wide(k.prime1.as_bytes())?, wide(k.prime2.as_bytes())?],
     )
-    .map_err(|e| malformed(e))
+    .map_err(malformed)
 }
 
 /// Decodes one PEM block (RFC 7468), returning its label and DER. Headers (RFC 1421 style) are refused here.
