@@ -31,8 +31,8 @@
 //!   and seconds); `+DTP:2048:public:rsa:1` and `+R2:...` likewise for verification.
 //!
 //! The name in `+F` is OpenSSL's canonical one (`AES-128-CBC`, `md5`), not necessarily what was asked for, so
-//! the parser does not match on it. OpenSSL times with CPU *user* time unless `-elapsed` is given, so on a
-//! loaded machine its figures are per CPU-second rather than per wall-clock second.
+//! the parser does not match on it. OpenSSL times with CPU *user* time unless `-elapsed` is given; we always
+//! give it, so that OpenSSL's figures, like ours, are per wall-clock second.
 //!
 //! # Failures (OpenSSL 3.0.19), all with exit status 1
 //!
@@ -158,7 +158,7 @@ pub fn version() -> Result<String, OpensslError> {
 /// Where the legacy provider cannot be loaded, [`measure`] falls back to the same command without the
 /// `-provider` options.
 pub fn command_line(query: &Query, bytes: usize, seconds: u32) -> Vec<String> {
-    let mut argv: Vec<String> = [PROGRAM, "speed", "-mr", "-seconds"].iter().map(|s| s.to_string()).collect();
+    let mut argv: Vec<String> = [PROGRAM, "speed", "-elapsed", "-mr", "-seconds"].iter().map(|s| s.to_string()).collect();
     argv.push(seconds.max(1).to_string());
     match query {
         Query::Cipher { evp, decrypt } => {
@@ -401,20 +401,20 @@ mod tests {
         let cipher = Query::Cipher { evp: "aes-128-gcm".to_string(), decrypt: true };
         assert_eq!(
             command_line(&cipher, 16384, 3).join(" "),
-            "openssl speed -mr -seconds 3 -bytes 16384 -provider legacy -provider default -evp aes-128-gcm -decrypt"
+            "openssl speed -elapsed -mr -seconds 3 -bytes 16384 -provider legacy -provider default -evp aes-128-gcm -decrypt"
         );
         let digest = Query::Digest { evp: "md5".to_string() };
         assert_eq!(
             command_line(&digest, 1024, 0).join(" "),
-            "openssl speed -mr -seconds 1 -bytes 1024 -provider legacy -provider default -evp md5"
+            "openssl speed -elapsed -mr -seconds 1 -bytes 1024 -provider legacy -provider default -evp md5"
         );
         assert_eq!(
             command_line(&Query::Rsa { bits: 2048 }, 16384, 1).join(" "),
-            "openssl speed -mr -seconds 1 rsa2048"
+            "openssl speed -elapsed -mr -seconds 1 rsa2048"
         );
         assert_eq!(
             without_providers(&command_line(&digest, 1024, 1)).join(" "),
-            "openssl speed -mr -seconds 1 -bytes 1024 -evp md5"
+            "openssl speed -elapsed -mr -seconds 1 -bytes 1024 -evp md5"
         );
     }
 
