@@ -155,3 +155,80 @@ pub fn verify_signature(
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use super::*;
+    use crate::core::algorithm::Algorithm;
+    use crate::core::pipeline::keys::{RsaSigner, RsaVerifier};
+    use crate::core::policy::Weakness;
+    use crate::core::rsa::{RsaPrivateKey, SignaturePadding};
+
+    fn key() -> Arc<RsaPrivateKey> {
+        static KEY: OnceLock<Arc<RsaPrivateKey>> = OnceLock::new();
+        Arc::clone(KEY.get_or_init(|| Arc::new(RsaPrivateKey::generate(2048).unwrap())))
+    }
+
+    fn signer() -> Arc<dyn SigningKey> {
+        Arc::new(RsaSigner { key: key(), padding: SignaturePadding::Pkcs1v15 })
+    }
+
+    fn verifier() -> RsaVerifier {
+        RsaVerifier { key: Arc::new(key().public().clone()), padding: SignaturePadding::Pkcs1v15 }
+    }
+
+    #[test]
+    fn sign_writer_passes_content_through_and_signs_it() {
+        let mut w = SignWriter::new(Vec::new(), signer(), HashAlgorithm::Sha256, &Policy::default(), false).unwrap();
+        for piece in [&b"hello "[..], b"", b"world"] {
+            w.write_all(piece).unwrap();
+        }
+        let (out, sig) = w.finalize().unwrap();
+        assert_eq!(out, b"hello world");
+        assert_eq!(sig.digest, crate::core::digest::digest(HashAlgorithm::Sha256, b"hello world"));
+        let mut check = DigestWriter::new(std::io::sink(), &[HashAlgorithm::Sha256, HashAlgorithm::Sha256]);
+        check.write_all(b"hello world").unwrap();
+        let (_, digests) = check.finalize();
+        assert_eq!(digests.len(), 1, "duplicate hashes are computed once");
+        let v = verifier();
+        let good = verify_signature(&Policy::default(), "a", Some(&v), &digests[0], &sig.value);
+        assert_eq!(good.status, SignerStatus::Good);
+        assert!(good.weak.is_empty());
+        let mut bad_value = sig.value.clone();
+        bad_value[0] ^= 1;
+        assert_eq!(
+            verify_signature(&Policy::default(), "a", Some(&v), &digests[0], &bad_value).status,
+            SignerStatus::Bad
+        );
+        let unknown = verify_signature(&Policy::default(), "a", None, &digests[0], &sig.value);
+        assert_eq!(unknown.status, SignerStatus::UnknownKey);
+    }
+
+    #[test]
+    fn trailer_bytes_are_signed_but_not_written() {
+        let mut w = SignWriter::new(Vec::new(), signer(), HashAlgorithm::Sha512, &Policy::default(), false).unwrap();
+        w.write_all(b"content").unwrap();
+        w.hash_only(b"trailer");
+        let (out, sig) = w.finalize().unwrap();
+        assert_eq!(out, b"content");
+        assert_eq!(sig.digest, crate::core::digest::digest(HashAlgorithm::Sha512, b"contenttrailer"));
+    }
+
+    #[test]
+    fn policy_governs_hashes_both_ways() {
+        // Producing: SHA-1 only by name, MD5 not even by name under the default policy.
+        assert!(SignWriter::new(Vec::new(), signer(), HashAlgorithm::Sha1, &Policy::default(), false).is_err());
+        assert!(SignWriter::new(Vec::new(), signer(), HashAlgorithm::Sha1, &Policy::default(), true).is_ok());
+        assert!(SignWriter::new(Vec::new(), signer(), HashAlgorithm::Md5, &Policy::default(), true).is_err());
+        let lax = Policy { allow_broken: true, ..Policy::default() };
+        let mut w = SignWriter::new(Vec::new(), signer(), HashAlgorithm::Md5, &lax, true).unwrap();
+        w.write_all(b"old").unwrap();
+        let (_, sig) = w.finalize().unwrap();
+        // Consuming: accepted, labelled weak.
+        let r = verify_signature(&Policy::default(), "a", Some(&verifier()), &sig.digest, &sig.value);
+        assert_eq!(r.status, SignerStatus::Good);
+        assert_eq!(r.weak, vec![Weakness::Algorithm(Algorithm::Md5)]);
+    }
+}
