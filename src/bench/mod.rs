@@ -147,7 +147,7 @@ pub fn measure(row: &RowSpec, size: usize, settings: &Settings) -> Result<Row, B
             None => out.openssl_note = Some("OpenSSL has no such row".into()),
             Some(query) => {
                 let secs = settings.seconds.ceil().max(1.0) as u32;
-                match openssl::measure(&query, size, secs) {
+                match openssl_cached(&query, size, secs) {
                     Ok(openssl::Figure::BytesPerSecond(b)) => out.openssl_mb_per_s = Some(b / 1e6),
                     Ok(openssl::Figure::Rsa { sign_per_s, verify_per_s }) => {
                         out.openssl_ops_per_s = match row.kind {
@@ -162,6 +162,24 @@ pub fn measure(row: &RowSpec, size: usize, settings: &Settings) -> Result<Row, B
         }
     }
     Ok(out)
+}
+
+/// `openssl speed rsaN` measures signing and verification in one run; the sign and verify rows share it.
+fn openssl_cached(query: &openssl::Query, size: usize, secs: u32) -> Result<openssl::Figure, openssl::OpensslError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Key = (String, usize, u32);
+    static CACHE: OnceLock<Mutex<HashMap<Key, openssl::Figure>>> = OnceLock::new();
+    let key = (format!("{query:?}"), size, secs);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(f) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {
+        return Ok(f);
+    }
+    let figure = openssl::measure(query, size, secs)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, figure);
+    }
+    Ok(figure)
 }
 
 /// Runs `op` repeatedly for about `budget` and returns operations per second. Calls are batched so the
