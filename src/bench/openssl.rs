@@ -158,7 +158,8 @@ pub fn version() -> Result<String, OpensslError> {
 /// Where the legacy provider cannot be loaded, [`measure`] falls back to the same command without the
 /// `-provider` options.
 pub fn command_line(query: &Query, bytes: usize, seconds: u32) -> Vec<String> {
-    let mut argv: Vec<String> = [PROGRAM, "speed", "-elapsed", "-mr", "-seconds"].iter().map(|s| s.to_string()).collect();
+    let mut argv: Vec<String> =
+        [PROGRAM, "speed", "-elapsed", "-mr", "-seconds"].iter().map(|s| s.to_string()).collect();
     argv.push(seconds.max(1).to_string());
     match query {
         Query::Cipher { evp, decrypt } => {

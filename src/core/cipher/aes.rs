@@ -3,8 +3,7 @@
 //! The chaining loops run inside AWS-LC; this wrapper only carries the chaining value across calls.
 
 use aws_lc_rs::cipher::{
-    AES_128, AES_192, AES_256, DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext,
-    UnboundCipherKey,
+    AES_128, AES_192, AES_256, DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext, UnboundCipherKey,
 };
 use aws_lc_rs::iv::FixedLength;
 
@@ -52,10 +51,7 @@ fn iv16(iv: &[u8]) -> [u8; 16] {
 /// AWS-LC only fails here when a length is not a whole number of blocks, which the trait's contract
 /// (enforced by `core::mode`) rules out; the debug assertion catches a broken caller in tests.
 fn checked<T, E>(result: Result<T, E>) {
-    debug_assert!(
-        result.is_ok(),
-        "AWS-LC rejected a whole-block AES operation"
-    );
+    debug_assert!(result.is_ok(), "AWS-LC rejected a whole-block AES operation");
 }
 
 impl BlockCipher for Aes {
@@ -64,10 +60,7 @@ impl BlockCipher for Aes {
     }
 
     fn encrypt_blocks(&self, data: &mut [u8]) {
-        checked(
-            self.ecb_enc
-                .less_safe_encrypt(data, EncryptionContext::None),
-        );
+        checked(self.ecb_enc.less_safe_encrypt(data, EncryptionContext::None));
     }
 
     fn decrypt_blocks(&self, data: &mut [u8]) {
