@@ -18,7 +18,7 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::{BlockCipher, CipherAlgorithm};
+use super::{BlockCipher, CipherAlgorithm, blocks8, iv8, set_iv8};
 
 /// Byte `i` (0 = most significant of word 0) of a 128-bit value held as four big-endian words.
 fn byte(w: &[u32; 4], i: usize) -> usize {
@@ -265,29 +265,14 @@ fn xor(a: Halves, b: Halves) -> Halves {
     (a.0 ^ b.0, a.1 ^ b.1)
 }
 
-/// The chaining value. The trait guarantees 8 bytes; a short `iv` from a broken caller reads as zero-padded
-/// rather than panicking.
 fn load_iv(iv: &[u8]) -> Halves {
-    debug_assert_eq!(iv.len(), 8, "CAST5 chaining value must be one block");
-    let mut b = [0u8; 8];
-    for (d, s) in b.iter_mut().zip(iv) {
-        *d = *s;
-    }
-    load(b)
+    load(iv8(iv))
 }
 
 fn store_iv(iv: &mut [u8], v: Halves) {
-    for (d, s) in iv.iter_mut().zip(store(v)) {
-        *d = s;
-    }
+    set_iv8(iv, store(v));
 }
 
-/// The whole blocks of `data` (the trait guarantees there is no remainder).
-fn blocks(data: &mut [u8]) -> &mut [[u8; 8]] {
-    let (blocks, rest) = data.as_chunks_mut::<8>();
-    debug_assert!(rest.is_empty(), "CAST5 data must be whole blocks");
-    blocks
-}
 
 /// The chaining loops for one round count; `Cast5` picks the instance once per call.
 struct Rounds<const R: usize>;
@@ -296,7 +281,7 @@ impl<const R: usize> Rounds<R> {
     fn ecb(c: &Cast5, data: &mut [u8], enc: bool) {
         let crypt = |s: &mut [Halves; LANES]| if enc { encrypt::<R, LANES>(c, s) } else { decrypt::<R, LANES>(c, s) };
         let crypt1 = |s: &mut [Halves; 1]| if enc { encrypt::<R, 1>(c, s) } else { decrypt::<R, 1>(c, s) };
-        let (groups, tail) = blocks(data).as_chunks_mut::<LANES>();
+        let (groups, tail) = blocks8(data).as_chunks_mut::<LANES>();
         for g in groups {
             let mut s = g.map(load);
             crypt(&mut s);
@@ -312,7 +297,7 @@ impl<const R: usize> Rounds<R> {
     }
 
     fn cbc_encrypt(c: &Cast5, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         if blocks.is_empty() {
             return;
         }
@@ -332,7 +317,7 @@ impl<const R: usize> Rounds<R> {
     }
 
     fn cbc_decrypt(c: &Cast5, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         let mut prev = load_iv(iv);
         let (groups, tail) = blocks.as_chunks_mut::<LANES>();
         for g in groups {
@@ -357,7 +342,7 @@ impl<const R: usize> Rounds<R> {
     }
 
     fn cfb_encrypt(c: &Cast5, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         if blocks.is_empty() {
             return;
         }
@@ -371,7 +356,7 @@ impl<const R: usize> Rounds<R> {
     }
 
     fn cfb_decrypt(c: &Cast5, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         let mut prev = load_iv(iv);
         let (groups, tail) = blocks.as_chunks_mut::<LANES>();
         for g in groups {

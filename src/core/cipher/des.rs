@@ -24,7 +24,7 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::{BlockCipher, CipherAlgorithm};
+use super::{BlockCipher, CipherAlgorithm, blocks8, iv8, set_iv8};
 
 /// The eight DES S-boxes, indexed directly by the 6-bit input `b1..b6` (row `b1 b6`, column `b2..b5`);
 /// the same arrangement as the `des` crate's `consts.rs`.
@@ -268,32 +268,17 @@ fn xor(a: Halves, b: Halves) -> Halves {
     (a.0 ^ b.0, a.1 ^ b.1)
 }
 
-/// The chaining value as a `u64`. The trait guarantees 8 bytes; a short `iv` from a broken caller reads as
-/// zero-padded rather than panicking.
 fn load_iv(iv: &[u8]) -> u64 {
-    debug_assert_eq!(iv.len(), 8, "DES chaining value must be one block");
-    let mut b = [0u8; 8];
-    for (d, s) in b.iter_mut().zip(iv) {
-        *d = *s;
-    }
-    u64::from_be_bytes(b)
+    u64::from_be_bytes(iv8(iv))
 }
 
 fn store_iv(iv: &mut [u8], v: u64) {
-    for (d, s) in iv.iter_mut().zip(v.to_be_bytes()) {
-        *d = s;
-    }
+    set_iv8(iv, v.to_be_bytes());
 }
 
-/// The whole blocks of `data` (the trait guarantees there is no remainder).
-fn blocks(data: &mut [u8]) -> &mut [[u8; 8]] {
-    let (blocks, rest) = data.as_chunks_mut::<8>();
-    debug_assert!(rest.is_empty(), "DES data must be whole blocks");
-    blocks
-}
 
 fn ecb<const S: usize>(ks: &[Schedule; S], data: &mut [u8]) {
-    let (groups, tail) = blocks(data).as_chunks_mut::<LANES>();
+    let (groups, tail) = blocks8(data).as_chunks_mut::<LANES>();
     for g in groups {
         let mut s = g.map(|b| ip(u64::from_be_bytes(b)));
         crypt(ks, &mut s);
@@ -309,7 +294,7 @@ fn ecb<const S: usize>(ks: &[Schedule; S], data: &mut [u8]) {
 }
 
 fn cbc_encrypt<const S: usize>(ks: &[Schedule; S], iv: &mut [u8], data: &mut [u8]) {
-    let blocks = blocks(data);
+    let blocks = blocks8(data);
     if blocks.is_empty() {
         return;
     }
@@ -330,7 +315,7 @@ fn cbc_encrypt<const S: usize>(ks: &[Schedule; S], iv: &mut [u8], data: &mut [u8
 }
 
 fn cbc_decrypt<const S: usize>(ks: &[Schedule; S], iv: &mut [u8], data: &mut [u8]) {
-    let blocks = blocks(data);
+    let blocks = blocks8(data);
     let mut prev = ip(load_iv(iv));
     let (groups, tail) = blocks.as_chunks_mut::<LANES>();
     for g in groups {
@@ -355,7 +340,7 @@ fn cbc_decrypt<const S: usize>(ks: &[Schedule; S], iv: &mut [u8], data: &mut [u8
 }
 
 fn cfb_encrypt<const S: usize>(ks: &[Schedule; S], iv: &mut [u8], data: &mut [u8]) {
-    let blocks = blocks(data);
+    let blocks = blocks8(data);
     if blocks.is_empty() {
         return;
     }
@@ -369,7 +354,7 @@ fn cfb_encrypt<const S: usize>(ks: &[Schedule; S], iv: &mut [u8], data: &mut [u8
 }
 
 fn cfb_decrypt<const S: usize>(ks: &[Schedule; S], iv: &mut [u8], data: &mut [u8]) {
-    let blocks = blocks(data);
+    let blocks = blocks8(data);
     let mut prev = ip(load_iv(iv));
     let (groups, tail) = blocks.as_chunks_mut::<LANES>();
     for g in groups {

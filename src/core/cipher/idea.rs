@@ -19,7 +19,7 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::{BlockCipher, CipherAlgorithm};
+use super::{BlockCipher, CipherAlgorithm, blocks8, iv8, set_iv8};
 
 /// A multiplication subkey: `K` as a factor (0 stored as 2^16) and the product of 2^16 by `K`, reduced.
 #[derive(Clone, Copy, Default, Zeroize)]
@@ -292,32 +292,17 @@ fn xor(a: Words, b: Words) -> Words {
     [a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3]]
 }
 
-/// The chaining value. The trait guarantees 8 bytes; a short `iv` from a broken caller reads as zero-padded
-/// rather than panicking.
 fn load_iv(iv: &[u8]) -> Words {
-    debug_assert_eq!(iv.len(), 8, "IDEA chaining value must be one block");
-    let mut b = [0u8; 8];
-    for (d, s) in b.iter_mut().zip(iv) {
-        *d = *s;
-    }
-    load(b)
+    load(iv8(iv))
 }
 
 fn store_iv(iv: &mut [u8], v: Words) {
-    for (d, s) in iv.iter_mut().zip(store(v)) {
-        *d = s;
-    }
+    set_iv8(iv, store(v));
 }
 
-/// The whole blocks of `data` (the trait guarantees there is no remainder).
-fn blocks(data: &mut [u8]) -> &mut [[u8; 8]] {
-    let (blocks, rest) = data.as_chunks_mut::<8>();
-    debug_assert!(rest.is_empty(), "IDEA data must be whole blocks");
-    blocks
-}
 
 fn ecb(ks: &Schedule, sub: &[u16; 52], data: &mut [u8]) {
-    let (groups, tail) = blocks(data).as_chunks_mut::<LANES>();
+    let (groups, tail) = blocks8(data).as_chunks_mut::<LANES>();
     for g in groups {
         let mut s = g.map(load);
         crypt_wide(sub, &mut s);
@@ -344,7 +329,7 @@ impl BlockCipher for Idea {
     }
 
     fn cbc_encrypt(&self, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         if blocks.is_empty() {
             return;
         }
@@ -357,7 +342,7 @@ impl BlockCipher for Idea {
     }
 
     fn cbc_decrypt(&self, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         let mut prev = load_iv(iv);
         let (groups, tail) = blocks.as_chunks_mut::<LANES>();
         for g in groups {
@@ -380,7 +365,7 @@ impl BlockCipher for Idea {
     }
 
     fn cfb_encrypt(&self, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         if blocks.is_empty() {
             return;
         }
@@ -393,7 +378,7 @@ impl BlockCipher for Idea {
     }
 
     fn cfb_decrypt(&self, iv: &mut [u8], data: &mut [u8]) {
-        let blocks = blocks(data);
+        let blocks = blocks8(data);
         let mut prev = load_iv(iv);
         let (groups, tail) = blocks.as_chunks_mut::<LANES>();
         for g in groups {

@@ -200,6 +200,34 @@ pub trait BlockCipher: Send + Sync {
     }
 }
 
+/// The 8-byte chaining value of a 64-bit cipher. The trait guarantees 8 bytes; a short `iv` from a broken
+/// caller reads as zero-padded rather than panicking.
+#[inline]
+pub(crate) fn iv8(iv: &[u8]) -> [u8; 8] {
+    debug_assert_eq!(iv.len(), 8, "the chaining value of a 64-bit cipher must be one block");
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(iv) {
+        *d = *s;
+    }
+    b
+}
+
+/// Writes a 64-bit cipher's chaining value back (over at most `iv.len()` bytes).
+#[inline]
+pub(crate) fn set_iv8(iv: &mut [u8], v: [u8; 8]) {
+    for (d, s) in iv.iter_mut().zip(v) {
+        *d = s;
+    }
+}
+
+/// The whole 8-byte blocks of `data` (the trait guarantees there is no remainder).
+#[inline]
+pub(crate) fn blocks8(data: &mut [u8]) -> &mut [[u8; 8]] {
+    let (blocks, rest) = data.as_chunks_mut::<8>();
+    debug_assert!(rest.is_empty(), "64-bit cipher data must be whole blocks");
+    blocks
+}
+
 /// `dst ^= src`, over the shorter of the two.
 #[inline]
 pub(crate) fn xor_in_place(dst: &mut [u8], src: &[u8]) {
