@@ -273,7 +273,6 @@ fn store_iv(iv: &mut [u8], v: Halves) {
     set_iv8(iv, store(v));
 }
 
-
 /// The chaining loops for one round count; `Cast5` picks the instance once per call.
 struct Rounds<const R: usize>;
 

@@ -276,7 +276,6 @@ fn store_iv(iv: &mut [u8], v: u64) {
     set_iv8(iv, v.to_be_bytes());
 }
 
-
 fn ecb<const S: usize>(ks: &[Schedule; S], data: &mut [u8]) {
     let (groups, tail) = blocks8(data).as_chunks_mut::<LANES>();
     for g in groups {

@@ -300,7 +300,6 @@ fn store_iv(iv: &mut [u8], v: Words) {
     set_iv8(iv, store(v));
 }
 
-
 fn ecb(ks: &Schedule, sub: &[u16; 52], data: &mut [u8]) {
     let (groups, tail) = blocks8(data).as_chunks_mut::<LANES>();
     for g in groups {
