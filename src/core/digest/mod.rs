@@ -1,7 +1,9 @@
 //! Hash functions: MD2 (verify-only, for 1993 PEM certificates), MD5, SHA-1 and SHA-224/256/384/512.
 //!
 //! One [`Hasher`] type streams any of them. Where each comes from, and why:
-//! - SHA-1 and SHA-2: AWS-LC (SHA-NI / AVX2 assembly; at OpenSSL's speed).
+//! - SHA-1, SHA-224, SHA-256: AWS-LC (SHA-NI assembly; at OpenSSL's speed).
+//! - SHA-384, SHA-512: our own ([`sha512`]): AWS-LC takes its vector path only on Intel CPUs and runs at
+//!   0.74x OpenSSL on AMD; ours uses AVX2/BMI2 where present (1.04x OpenSSL at 16 KiB).
 //! - MD5: our own ([`md5`]; AWS-LC does not expose MD5, and the `md-5` crate is 0.83x OpenSSL here).
 //! - MD2: the `md2` crate; verify-only by policy, speed does not matter.
 
@@ -14,6 +16,7 @@ use super::algorithm::Algorithm;
 
 mod hmac;
 pub mod md5;
+pub mod sha512;
 pub use hmac::Hmac;
 
 /// The hash functions of the registry.
@@ -163,6 +166,7 @@ impl fmt::Debug for Digest {
 enum Inner {
     Md2(md2::Md2),
     Md5(self::md5::Md5),
+    Sha512(self::sha512::Sha512),
     AwsLc(lc::Context),
 }
 
@@ -177,10 +181,14 @@ impl Hasher {
     /// A fresh hasher.
     pub fn new(algorithm: HashAlgorithm) -> Hasher {
         use md2::Digest as _;
-        let inner = match algorithm.aws_lc() {
-            Some(lc_alg) => Inner::AwsLc(lc::Context::new(lc_alg)),
-            None if algorithm == HashAlgorithm::Md2 => Inner::Md2(md2::Md2::new()),
-            None => Inner::Md5(self::md5::Md5::new()),
+        let inner = match algorithm {
+            HashAlgorithm::Md2 => Inner::Md2(md2::Md2::new()),
+            HashAlgorithm::Md5 => Inner::Md5(self::md5::Md5::new()),
+            HashAlgorithm::Sha384 => Inner::Sha512(self::sha512::Sha512::new_384()),
+            HashAlgorithm::Sha512 => Inner::Sha512(self::sha512::Sha512::new_512()),
+            HashAlgorithm::Sha1 => Inner::AwsLc(lc::Context::new(&lc::SHA1_FOR_LEGACY_USE_ONLY)),
+            HashAlgorithm::Sha224 => Inner::AwsLc(lc::Context::new(&lc::SHA224)),
+            HashAlgorithm::Sha256 => Inner::AwsLc(lc::Context::new(&lc::SHA256)),
         };
         Hasher { algorithm, inner }
     }
@@ -196,6 +204,7 @@ impl Hasher {
         match &mut self.inner {
             Inner::Md2(h) => h.update(data),
             Inner::Md5(h) => h.update(data),
+            Inner::Sha512(h) => h.update(data),
             Inner::AwsLc(h) => h.update(data),
         }
     }
@@ -206,6 +215,10 @@ impl Hasher {
         match self.inner {
             Inner::Md2(h) => Digest::from_slice(self.algorithm, &h.finalize()),
             Inner::Md5(h) => Digest::from_slice(self.algorithm, &h.finalize()),
+            Inner::Sha512(h) => {
+                let (out, len) = h.finalize();
+                Digest::from_slice(self.algorithm, &out[..len])
+            }
             Inner::AwsLc(h) => Digest::from_slice(self.algorithm, h.finish().as_ref()),
         }
     }
