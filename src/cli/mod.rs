@@ -5,6 +5,8 @@
 pub mod args;
 mod bench;
 mod demo;
+mod files;
+mod pgp;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -48,21 +50,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => demo::run(&mut io::stdout().lock()),
         Command::Bench(args) => bench::run(&args),
         Command::Key(KeyCommand::Generate(g)) => match g.key_type {
-            args::key::KeyType::Pgp => not_yet("key generate --type pgp", 3),
+            args::key::KeyType::Pgp => pgp::generate_cmd(&g),
             args::key::KeyType::X509 => not_yet("key generate --type x509", 4),
         },
         Command::Key(KeyCommand::Import(_)) => not_yet("key import", 6),
         Command::Key(KeyCommand::List(_)) => not_yet("key list", 6),
         Command::Key(KeyCommand::Export(_)) => not_yet("key export", 6),
-        Command::Pgp(cmd) => not_yet(
-            match cmd {
-                PgpCommand::Sign(_) => "pgp sign",
-                PgpCommand::Verify(_) => "pgp verify",
-                PgpCommand::Encrypt(_) => "pgp encrypt",
-                PgpCommand::Decrypt(_) => "pgp decrypt",
-            },
-            3,
-        ),
+        Command::Pgp(cmd) => match cmd {
+            PgpCommand::Sign(a) => pgp::sign_cmd(&a),
+            PgpCommand::Verify(a) => pgp::verify_cmd(&a),
+            PgpCommand::Encrypt(a) => pgp::encrypt_cmd(&a),
+            PgpCommand::Decrypt(a) => pgp::decrypt_cmd(&a),
+        },
         Command::Smime(cmd) => match cmd {
             SmimeCommand::Sign(_) => not_yet("smime sign", 4),
             SmimeCommand::Verify(_) => not_yet("smime verify", 4),
@@ -108,6 +107,9 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
         }
         if let Some(core) = cause.downcast_ref::<CoreError>() {
             return if core.is_verdict() { 1 } else { 2 };
+        }
+        if let Some(pgp) = cause.downcast_ref::<crate::pgp::PgpError>() {
+            return if pgp.is_verdict() { 1 } else { 2 };
         }
     }
     2

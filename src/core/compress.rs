@@ -85,6 +85,12 @@ impl Budget {
         self.0.max_output
     }
 
+    /// Charges `n` bytes produced by a decompressor the core does not run itself (sequoia's, for OpenPGP's
+    /// compressed packets). Only the total is checked: the layer's own ratio is not visible from outside.
+    pub fn charge_output(&self, n: u64) -> Result<(), CoreError> {
+        self.charge(n, 1, 0)
+    }
+
     /// Charges `n` output bytes of a layer that has now read `layer_in` and produced `layer_out` bytes.
     fn charge(&self, n: u64, layer_in: u64, layer_out: u64) -> Result<(), CoreError> {
         let total = self.0.used.fetch_add(n, Ordering::Relaxed).saturating_add(n);

@@ -1,3 +1,127 @@
-//! OpenPGP front end over `sequoia-openpgp`, wired to the core's pipelines, policy, verdict and RSA.
+//! OpenPGP front end (RFC 9580, RFC 4880, PGP 2.x), over `sequoia-openpgp` for packets, keys and message
+//! structure, with the bulk work and every RSA private-key operation in [`crate::core`].
 //!
-//! Empty until issue #3 lands; `sealpost pgp ...` says "not implemented yet" and exits 2.
+//! Who does what:
+//! - sequoia parses and serializes packets, certificates, armor, signatures and the inner message grammar
+//!   (one-pass signatures, literal data, compressed data), and checks signatures over what it hashes;
+//! - the core signs and decrypts with RSA ([`crypto`] adapts `core::rsa` to sequoia's `Signer` and
+//!   `Decryptor`), and does the symmetric layer of SEIPD v1 and SED packets ([`seipd`]): CFB encryption with
+//!   the core's ciphers (AES over AWS-LC, our own DES/CAST5/IDEA) and the MDC, which is where the time goes;
+//! - plaintext is collected in a [`crate::core::pipeline::Spool`] and released only after the MDC and the
+//!   signatures have been checked.
+//!
+//! Legacy formats: SED packets (tag 9, no MDC; PGP 2.x to 6.x) are decrypted only with
+//! `allow_unauthenticated`, and v3 RSA keys (PGP 2.x, 6.x), which sequoia no longer parses, are read by
+//! [`v3`].
+
+pub mod crypto;
+pub mod decrypt;
+pub mod encrypt;
+pub mod keys;
+pub mod policy;
+pub mod seipd;
+pub mod sign;
+pub mod v3;
+pub mod verify;
+
+use crate::core::CoreError;
+
+/// Errors of the OpenPGP front end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PgpError {
+    /// Input that is not well-formed OpenPGP.
+    #[error("malformed OpenPGP data: {0}")]
+    Malformed(String),
+    /// A key file that holds no usable key for the operation.
+    #[error("{0}")]
+    NoUsableKey(String),
+    /// A secret key is protected and the passphrase is missing or wrong.
+    #[error("{0}")]
+    Passphrase(String),
+    /// No key could decrypt the message (wrong key, or a damaged session key).
+    #[error("no key could decrypt the message ({0})")]
+    CannotDecrypt(String),
+    /// The message failed its integrity check (MDC or AEAD tag) or was modified.
+    #[error("integrity check failed: {0}")]
+    Integrity(String),
+    /// The message has no integrity protection and unauthenticated decryption was not allowed.
+    #[error(
+        "the message is encrypted without integrity protection (a SED packet, no MDC) and could have been \
+         modified; pass --allow-unauthenticated to decrypt it anyway"
+    )]
+    Unauthenticated,
+    /// Something sequoia does not support, or we do not.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// An error of the core (policy refusal, budget, I/O).
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl PgpError {
+    /// True for cryptographic verdicts and refusals (exit status 1), false for malformed input and I/O
+    /// (exit status 2).
+    pub fn is_verdict(&self) -> bool {
+        match self {
+            PgpError::NoUsableKey(_)
+            | PgpError::Passphrase(_)
+            | PgpError::CannotDecrypt(_)
+            | PgpError::Integrity(_)
+            | PgpError::Unauthenticated => true,
+            PgpError::Core(c) => c.is_verdict(),
+            PgpError::Malformed(_) | PgpError::Unsupported(_) => false,
+        }
+    }
+
+    /// Wraps a sequoia error as malformed input, keeping its message.
+    pub fn malformed(err: impl std::fmt::Display) -> PgpError {
+        PgpError::Malformed(err.to_string())
+    }
+}
+
+impl From<std::io::Error> for PgpError {
+    fn from(err: std::io::Error) -> PgpError {
+        // Errors raised by our own layers travel through io::Error; unwrap them again.
+        match err.get_ref().and_then(|e| e.downcast_ref::<CoreError>()) {
+            Some(_) => match err.into_inner().map(|e| e.downcast::<CoreError>()) {
+                Some(Ok(core)) => PgpError::Core(*core),
+                _ => PgpError::Malformed("I/O error".into()),
+            },
+            None => match err.get_ref().and_then(|e| e.downcast_ref::<PgpError>()) {
+                Some(_) => match err.into_inner().map(|e| e.downcast::<PgpError>()) {
+                    Some(Ok(p)) => *p,
+                    _ => PgpError::Malformed("I/O error".into()),
+                },
+                None => PgpError::Core(CoreError::Io(err)),
+            },
+        }
+    }
+}
+
+/// Converts sequoia's `anyhow` errors, classifying them as well as their type allows.
+pub(crate) fn from_sequoia(err: anyhow::Error) -> PgpError {
+    if let Some(e) = err.downcast_ref::<std::io::Error>() {
+        if let Some(inner) = e.get_ref() {
+            if let Some(p) = inner.downcast_ref::<PgpError>() {
+                return PgpError::Malformed(p.to_string());
+            }
+            if let Some(c) = inner.downcast_ref::<CoreError>() {
+                return PgpError::Malformed(c.to_string());
+            }
+        }
+    }
+    match err.downcast::<PgpError>() {
+        Ok(p) => p,
+        Err(err) => match err.downcast::<CoreError>() {
+            Ok(c) => PgpError::Core(c),
+            Err(err) => match err.downcast_ref::<sequoia_openpgp::Error>() {
+                Some(sequoia_openpgp::Error::ManipulatedMessage) => {
+                    PgpError::Integrity("the message was modified (MDC or tag mismatch)".into())
+                }
+                Some(sequoia_openpgp::Error::PolicyViolation(..)) => PgpError::Unsupported(format!("{err:#}")),
+                _ => PgpError::Malformed(format!("{err:#}")),
+            },
+        },
+    }
+}

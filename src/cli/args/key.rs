@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 /// Key and certificate management.
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Generate a key pair: PREFIX.key (mode 0600) and PREFIX.cert (not implemented yet: issues #3 and #4).
+    /// Generate a key pair: PREFIX.key (mode 0600) and PREFIX.cert (--type x509: not implemented yet, issue #4).
     Generate(KeyGenerate),
     /// Import certificates and secret keys into the keystore (not implemented yet: issue #6).
     Import(KeyImport),
@@ -41,6 +41,9 @@ pub enum KeyAlgo {
 
 /// `key generate`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost key generate --type pgp --uid 'Alice <alice@example.org>' --output alice\n  sealpost key generate --type pgp --uid 'Bob <bob@example.net>' --algo ed25519 --passphrase-file pass.txt --output bob"
+)]
 pub struct KeyGenerate {
     /// OpenPGP or X.509.
     #[arg(long = "type", value_enum)]
@@ -57,9 +60,12 @@ pub struct KeyGenerate {
     /// Key of the issuing CA (X.509).
     #[arg(long, value_name = "KEY", requires = "issuer_cert")]
     pub issuer_key: Option<PathBuf>,
-    /// Output prefix: writes PREFIX.key and PREFIX.cert.
+    /// Output prefix: writes PREFIX.key and PREFIX.cert (neither may exist yet).
     #[arg(long, value_name = "PREFIX")]
     pub output: PathBuf,
+    /// Protect the secret key with the passphrase in this file (never on the command line).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 /// `key import`.

@@ -9,18 +9,21 @@ use super::{Io, VerdictOut};
 /// OpenPGP (RFC 9580, RFC 4880, PGP 2.x).
 #[derive(Debug, Subcommand)]
 pub enum PgpCommand {
-    /// Sign: one-pass, detached or cleartext (not implemented yet: issue #3).
+    /// Sign: a signed message (default), a detached signature, or a cleartext signature.
     Sign(PgpSign),
-    /// Verify a signed message, a cleartext signature, or a detached signature (not implemented yet: issue #3).
+    /// Verify a signed message, a cleartext signature, or (with --signature) a detached signature.
     Verify(PgpVerify),
-    /// Encrypt to recipients and/or a password, optionally signing (not implemented yet: issue #3).
+    /// Encrypt to recipients and/or a password, optionally signing in the same pass.
     Encrypt(PgpEncrypt),
-    /// Decrypt, optionally verifying signatures (not implemented yet: issue #3).
+    /// Decrypt, verifying inner signatures; no plaintext is written before the integrity check passes.
     Decrypt(PgpDecrypt),
 }
 
 /// `pgp sign`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost pgp sign --key alice.key --armor -o letter.asc letter.txt\n  sealpost pgp sign --key alice.key --detached -o letter.sig letter.txt\n  sealpost pgp sign --key alice.key --cleartext --hash sha512 letter.txt"
+)]
 pub struct PgpSign {
     /// Secret key file.
     #[arg(long, value_name = "KEY")]
@@ -47,6 +50,12 @@ pub struct PgpSign {
 
 /// `pgp verify`.
 #[derive(Debug, Args)]
+#[command(
+    long_about = "Verify a signed message or a cleartext-signed text (the signed content is written to OUT, only when \
+the verification passes), or, with --signature, a detached signature over INPUT. Exit 0 for pass and pass-weak, \
+1 otherwise. SHA-1 and MD5 signatures are checked and reported weak.",
+    after_help = "Examples:\n  sealpost pgp verify --cert alice.cert -o letter.txt letter.asc\n  sealpost pgp verify --cert alice.cert --signature letter.sig letter.txt\n  sealpost pgp verify --cert alice.cert --cert bob.cert --verdict-json v.json letter.asc"
+)]
 pub struct PgpVerify {
     /// Signer certificates.
     #[arg(long, value_name = "CERT", required = true)]
@@ -64,6 +73,12 @@ pub struct PgpVerify {
 
 /// `pgp encrypt`.
 #[derive(Debug, Args)]
+#[command(
+    long_about = "Encrypt to recipients and/or a password. Writes SEIPD v1 with an MDC (readable by gpg, sq and rnp); \
+SEIPD v2 (AEAD) only when every recipient announces support for it and the cipher is AES. Not compressed unless \
+--compress is given.",
+    after_help = "Examples:\n  sealpost pgp encrypt --recipient bob.cert --armor -o letter.asc letter.txt\n  sealpost pgp encrypt --recipient bob.cert --sign-with alice.key --compress zlib letter.txt > letter.pgp\n  sealpost pgp encrypt --password-file pw.txt --cipher cast5 letter.txt > letter.pgp"
+)]
 pub struct PgpEncrypt {
     /// Recipient certificates.
     #[arg(long, value_name = "CERT")]
@@ -93,10 +108,20 @@ pub struct PgpEncrypt {
 
 /// `pgp decrypt`.
 #[derive(Debug, Args)]
+#[command(
+    long_about = "Decrypt with one or more secret keys (or a password), verifying inner signatures. Nothing is written \
+before the MDC or AEAD tag has been checked. Messages without integrity protection (SED packets, PGP 2.x to 6.x) \
+are refused unless --allow-unauthenticated is given. With --verify-with, a missing or bad signature is a failure \
+(exit 1) and no plaintext is written.",
+    after_help = "Examples:\n  sealpost pgp decrypt --key bob.key -o letter.txt letter.asc\n  sealpost pgp decrypt --key bob.key --verify-with alice.cert --verdict-json v.json letter.pgp\n  sealpost pgp decrypt --password-file pw.txt letter.pgp"
+)]
 pub struct PgpDecrypt {
     /// Secret keys to try.
-    #[arg(long, value_name = "KEY", required = true)]
+    #[arg(long, value_name = "KEY")]
     pub key: Vec<PathBuf>,
+    /// Password for messages encrypted to a password (SKESK).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
     /// Verify signatures against these certificates.
     #[arg(long, value_name = "CERT")]
     pub verify_with: Vec<PathBuf>,

@@ -18,7 +18,7 @@ use super::cipher::{CipherAlgorithm, new_cipher};
 use super::error::CoreError;
 
 /// A streaming encryptor or decryptor.
-pub trait Crypter: Send {
+pub trait Crypter: Send + Sync {
     /// Processes `input`, appending whatever output is ready to `out`.
     fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CoreError>;
 

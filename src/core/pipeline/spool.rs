@@ -108,6 +108,27 @@ impl Spool {
         Ok(self.len)
     }
 
+    /// Everything held, as a reader (memory, or the spill file decrypted on the fly). For a stage that must
+    /// parse what an earlier stage authenticated.
+    pub fn into_reader(mut self) -> Result<Box<dyn Read + Send + Sync>, CoreError> {
+        match self.spill.take() {
+            None => Ok(Box::new(io::Cursor::new(std::mem::replace(&mut self.mem, Zeroizing::new(Vec::new()))))),
+            Some(spill) => {
+                let mut file = spill.writer.finalize()?;
+                file.seek(SeekFrom::Start(0))?;
+                let dec = crypter(
+                    CipherAlgorithm::Aes256,
+                    Mode::Cfb,
+                    Direction::Decrypt,
+                    &spill.key,
+                    &spill.iv,
+                    Padding::None,
+                )?;
+                Ok(Box::new(CipherReader::new(file, Box::new(dec))))
+            }
+        }
+    }
+
     /// Everything held, as one buffer (for callers that need the whole plaintext, e.g. to parse it).
     pub fn into_vec(self) -> Result<Zeroizing<Vec<u8>>, CoreError> {
         let mut v = Zeroizing::new(Vec::with_capacity(usize::try_from(self.len).unwrap_or(0)));

@@ -574,6 +574,27 @@ impl RsaPrivateKey {
         }
     }
 
+    /// Decrypts a PKCS #1 v1.5 encrypted session key whose length the protocol does not fix in advance
+    /// (OpenPGP's v3 PKESK carries the cipher inside the encrypted block). On bad padding it returns
+    /// `fallback_len` random bytes instead of an error, like [`decrypt_session_key`](Self::decrypt_session_key);
+    /// the padding is scanned without data-dependent branches, and only the choice between the two results
+    /// (whose lengths differ) branches. Callers should prefer the fixed-length form whenever they can.
+    pub fn decrypt_session_key_unsized(
+        &self,
+        ciphertext: &[u8],
+        fallback_len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+        let mut fallback = Zeroizing::new(vec![0u8; fallback_len]);
+        getrandom::fill(&mut fallback).map_err(|_| CoreError::Bug("getrandom"))?;
+        if ciphertext.len() != self.public.size() {
+            return Ok(fallback);
+        }
+        match self.raw_private(ciphertext) {
+            Ok(em) => Ok(eme::decode(&em).unwrap_or(fallback)),
+            Err(_) => Ok(fallback),
+        }
+    }
+
     /// The raw RSA private operation `c^d mod n`, blinded, left-padded to the modulus size.
     fn raw_private(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CoreError> {
         let c = BoxedUint::from_be_slice(ciphertext, self.rc.n().bits_precision())

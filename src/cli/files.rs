@@ -1,0 +1,180 @@
+//! Files and streams for the commands: INPUT (file or standard input), OUT (a file that appears only when
+//! the command succeeds, or standard output), secret files (refused when others can read them), and the
+//! verdict on stderr and in `--verdict-json`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use zeroize::Zeroizing;
+
+use crate::core::verdict::Verdict;
+
+/// Largest key, certificate or passphrase file we read whole.
+const MAX_KEY_FILE: u64 = 64 << 20;
+
+/// Opens INPUT: a file, or standard input for `None` and `-`.
+pub fn input(path: Option<&Path>) -> anyhow::Result<Box<dyn Read + Send + Sync>> {
+    match path {
+        None => Ok(Box::new(io::stdin())),
+        Some(p) if p == Path::new("-") => Ok(Box::new(io::stdin())),
+        Some(p) => {
+            let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                bail!("{} is a directory", p.display());
+            }
+            Ok(Box::new(BufReader::with_capacity(256 * 1024, f)))
+        }
+    }
+}
+
+/// Reads a whole (small) file: a certificate, a signature.
+pub fn read_small(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    let f = File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > MAX_KEY_FILE {
+        bail!("{what} {} is too large ({len} bytes)", path.display());
+    }
+    let mut v = Vec::with_capacity(len as usize);
+    f.take(MAX_KEY_FILE + 1).read_to_end(&mut v).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    Ok(v)
+}
+
+/// Reads a file holding a secret (a key, a passphrase) into a zeroizing buffer. Refused when the file is a
+/// symbolic link or when its group or others may read it: a secret that others can read is no longer
+/// secret, and silently using it would hide that.
+pub fn read_secret(path: &Path, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let meta = fs::symlink_metadata(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
+    if meta.file_type().is_symlink() {
+        bail!("{what} {} is a symbolic link; give the file itself", path.display());
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "{what} {} can be read by others (mode {mode:04o}); restrict it with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    let f = File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
+    let mut v = Zeroizing::new(Vec::new());
+    f.take(MAX_KEY_FILE + 1).read_to_end(&mut v).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if v.len() as u64 > MAX_KEY_FILE {
+        bail!("{what} {} is too large", path.display());
+    }
+    Ok(v)
+}
+
+/// A passphrase or password from a file: the first line, without its line ending.
+pub fn read_passphrase(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let v = read_secret(path, "passphrase file")?;
+    let end = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
+    let line = &v[..end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Ok(Zeroizing::new(line.to_vec()))
+}
+
+/// Where a command's result goes. A file is written under a temporary name beside it and renamed into
+/// place by [`Output::commit`]; if the command fails, the temporary file is removed and OUT never appears.
+pub struct Output {
+    target: Option<PathBuf>,
+    temp: Option<PathBuf>,
+    writer: Box<dyn Write + Send + Sync>,
+}
+
+impl Output {
+    /// Opens OUT (`None` or `-`: standard output). `secret` creates the file with mode 0600.
+    pub fn open(path: Option<&Path>, secret: bool) -> anyhow::Result<Output> {
+        match path {
+            None => Ok(Output {
+                target: None,
+                temp: None,
+                writer: Box::new(BufWriter::with_capacity(256 * 1024, io::stdout())),
+            }),
+            Some(p) if p == Path::new("-") => Ok(Output {
+                target: None,
+                temp: None,
+                writer: Box::new(BufWriter::with_capacity(256 * 1024, io::stdout())),
+            }),
+            Some(p) => {
+                let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+                let mut suffix = [0u8; 6];
+                getrandom::fill(&mut suffix).map_err(|e| anyhow::anyhow!("getrandom: {e}"))?;
+                let tag: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+                let temp = dir.join(format!(".{name}.sealpost-{tag}"));
+                let f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(if secret { 0o600 } else { 0o644 })
+                    .open(&temp)
+                    .with_context(|| format!("cannot create {}", temp.display()))?;
+                Ok(Output {
+                    target: Some(p.to_path_buf()),
+                    temp: Some(temp),
+                    writer: Box::new(BufWriter::with_capacity(256 * 1024, f)),
+                })
+            }
+        }
+    }
+
+    /// The writer.
+    pub fn writer(&mut self) -> &mut (dyn Write + Send + Sync) {
+        &mut *self.writer
+    }
+
+    /// Flushes and moves the file into place.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        self.writer.flush().context("writing the output")?;
+        if let (Some(temp), Some(target)) = (self.temp.take(), self.target.take()) {
+            fs::rename(&temp, &target).with_context(|| format!("cannot create {}", target.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+/// Writes a new secret file with mode 0600, refusing to overwrite anything.
+pub fn create_secret_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    // A umask can only remove bits; make sure of the mode anyway.
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Writes a new public file, refusing to overwrite anything.
+pub fn create_public_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    f.write_all(data)?;
+    Ok(())
+}
+
+/// Prints the one-line verdict summary on stderr and writes the JSON where asked.
+pub fn report_verdict(verdict: &Verdict, json: Option<&Path>) -> anyhow::Result<()> {
+    eprintln!("{}", verdict.summary());
+    if let Some(path) = json {
+        fs::write(path, verdict.to_json() + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

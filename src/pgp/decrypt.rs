@@ -1,0 +1,340 @@
+//! Decrypting: session keys from PKESK (our secret keys) or SKESK (passwords), the symmetric layer by the
+//! core ([`super::seipd`]), then the inner message (compression, signatures, literal data) by sequoia.
+//!
+//! Two stages, each into a [`Spool`]: the decrypted packet stream is held until its MDC checks out (SED
+//! packets, which have none, are refused unless unauthenticated decryption is allowed); only then is it
+//! parsed, decompressed within the shared [`Budget`] and verified, into a second spool that the caller
+//! releases when the verdict allows. SEIPD v2 (AEAD) messages are handed to sequoia's decryptor, which
+//! authenticates every chunk before releasing it.
+
+use std::io::{self, Cursor, Read};
+use std::sync::{Arc, Mutex};
+
+use openpgp::crypto::{Decryptor, Password, SessionKey};
+use openpgp::packet::{PKESK, Packet, SKESK, Tag};
+use openpgp::parse::stream::{DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper};
+use openpgp::parse::{PacketParserBuilder, PacketParserResult, Parse};
+use openpgp::types::SymmetricAlgorithm as PgpSymmetric;
+use openpgp::{Cert, KeyHandle, KeyID};
+use sequoia_openpgp as openpgp;
+use zeroize::Zeroizing;
+
+use super::keys::SecretKeys;
+use super::policy::{self, sequoia_policy};
+use super::seipd::{self, Candidate, Container};
+use super::verify::{self, Budgeted, Helper, SEQUOIA_BUFFER};
+use super::{PgpError, from_sequoia};
+use crate::core::compress::Budget;
+use crate::core::pipeline::Spool;
+use crate::core::policy::Policy;
+use crate::core::verdict::{Format, Integrity, Verdict};
+
+/// Options for [`decrypt`].
+pub struct DecryptOptions {
+    /// Certificates to verify inner signatures with.
+    pub verify_with: Vec<Cert>,
+    /// Passwords to try on SKESK packets.
+    pub passwords: Vec<Password>,
+    /// Decrypt SED packets (no integrity protection).
+    pub allow_unauthenticated: bool,
+    /// Shared decompression budget.
+    pub budget: Budget,
+    /// Memory each spool may use before it spills to disk.
+    pub spool_memory: usize,
+}
+
+/// Bytes of ESK packets we keep to hand a SEIPD v2 message to sequoia from its start.
+const REWIND_LIMIT: usize = 4 << 20;
+
+/// A reader shared between our packet parser and, if the message turns out to be SEIPD v2, sequoia's
+/// decryptor: it records what it hands out until [`Rewind::stop`], so the message can be read again from
+/// the start.
+#[derive(Clone)]
+struct Rewind(Arc<Mutex<RewindState>>);
+
+struct RewindState {
+    inner: Box<dyn Read + Send + Sync>,
+    recorded: Vec<u8>,
+    recording: bool,
+}
+
+impl Rewind {
+    fn new(inner: Box<dyn Read + Send + Sync>) -> Rewind {
+        Rewind(Arc::new(Mutex::new(RewindState { inner, recorded: Vec::new(), recording: true })))
+    }
+
+    fn stop(&self) {
+        if let Ok(mut s) = self.0.lock() {
+            s.recording = false;
+            s.recorded = Vec::new();
+        }
+    }
+
+    /// Everything from the start: what was recorded, then the rest of the input.
+    fn replay(&self) -> Result<impl Read + Send + Sync + use<>, PgpError> {
+        let mut s = self.0.lock().map_err(|_| PgpError::Malformed("internal lock poisoned".into()))?;
+        if !s.recording {
+            return Err(PgpError::Unsupported("a SEIPD v2 message after more than 4 MiB of key packets".into()));
+        }
+        s.recording = false;
+        let head = std::mem::take(&mut s.recorded);
+        drop(s);
+        Ok(Cursor::new(head).chain(Passthrough(self.clone())))
+    }
+}
+
+impl Read for Rewind {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut s = self.0.lock().map_err(|_| io::Error::other("lock poisoned"))?;
+        let n = s.inner.read(buf)?;
+        if s.recording {
+            if s.recorded.len() + n > REWIND_LIMIT {
+                s.recording = false;
+                s.recorded = Vec::new();
+            } else {
+                s.recorded.extend_from_slice(&buf[..n]);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The rest of a [`Rewind`]'s input, no longer recorded.
+struct Passthrough(Rewind);
+
+impl Read for Passthrough {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut s = (self.0).0.lock().map_err(|_| io::Error::other("lock poisoned"))?;
+        s.inner.read(buf)
+    }
+}
+
+/// The result of decrypting: the verdict and the plaintext, held back.
+pub struct Decrypted {
+    /// What was found.
+    pub verdict: Verdict,
+    /// The literal data, to be released by the caller when the verdict allows.
+    pub plaintext: Spool,
+}
+
+/// Session keys we could recover, from every PKESK and SKESK we can open.
+fn candidates(
+    pkesks: &[PKESK],
+    skesks: &[SKESK],
+    decryptors: &mut [(KeyID, Box<dyn Decryptor + Send + Sync>)],
+    passwords: &[Password],
+) -> (Vec<Candidate>, Vec<&'static str>) {
+    let mut out = Vec::new();
+    let mut how = Vec::new();
+    for pkesk in pkesks {
+        let wildcard = pkesk.recipient().is_none_or(|r| matches!(r, KeyHandle::KeyID(id) if id.is_wildcard()));
+        for (id, d) in decryptors.iter_mut() {
+            let matches = wildcard || pkesk.recipient().is_some_and(|r| r.aliases(KeyHandle::from(id.clone())));
+            if !matches {
+                continue;
+            }
+            if let Some((Some(algo), sk)) = pkesk.decrypt(d.as_mut(), None) {
+                if let Some(alg) = policy::cipher(algo) {
+                    if sk.len() == alg.key_size() {
+                        out.push(Candidate { alg, key: Zeroizing::new(sk.to_vec()) });
+                        how.push("public-key");
+                    }
+                }
+            }
+        }
+    }
+    for skesk in skesks {
+        for pw in passwords {
+            if let Ok((Some(algo), sk)) = skesk.decrypt(pw) {
+                if let Some(alg) = policy::cipher(algo) {
+                    if sk.len() == alg.key_size() {
+                        out.push(Candidate { alg, key: Zeroizing::new(sk.to_vec()) });
+                        how.push("password");
+                    }
+                }
+            }
+        }
+    }
+    (out, how)
+}
+
+/// Decrypts a message read from `input` with `keys` (and/or passwords), verifying inner signatures.
+pub fn decrypt(
+    input: Box<dyn Read + Send + Sync>,
+    keys: Option<&SecretKeys>,
+    opts: &DecryptOptions,
+    policy: &Policy,
+) -> Result<Decrypted, PgpError> {
+    let rewind = Rewind::new(input);
+    let mut decryptors = match keys {
+        Some(k) => k.decryptors()?,
+        None => Vec::new(),
+    };
+    let mut pkesks: Vec<PKESK> = Vec::new();
+    let mut skesks: Vec<SKESK> = Vec::new();
+    let mut ppr =
+        PacketParserBuilder::from_reader(rewind.clone()).map_err(from_sequoia)?.build().map_err(from_sequoia)?;
+    // Walk the ESK packets up to the encrypted container.
+    let (mut pp, container) = loop {
+        let pp = match ppr {
+            PacketParserResult::Some(pp) => pp,
+            PacketParserResult::EOF(_) => return Err(PgpError::Malformed("no encrypted data in the message".into())),
+        };
+        match &pp.packet {
+            Packet::PKESK(p) => pkesks.push(p.clone()),
+            Packet::SKESK(s) => skesks.push(s.clone()),
+            Packet::Marker(_) | Packet::Padding(_) => {}
+            Packet::SEIP(s) if s.version() == 1 => break (pp, Container::SeipdV1),
+            Packet::SEIP(_) => {
+                drop(pp);
+                return decrypt_seipdv2(rewind.replay()?, decryptors, opts, policy);
+            }
+            Packet::Unknown(u) if u.tag() == Tag::SED => break (pp, Container::Sed),
+            Packet::Literal(_) | Packet::CompressedData(_) | Packet::OnePassSig(_) | Packet::Signature(_) => {
+                return Err(PgpError::Malformed(
+                    "the message is not encrypted (it is signed or literal data; use `pgp verify`)".into(),
+                ));
+            }
+            other => {
+                return Err(PgpError::Malformed(format!(
+                    "unexpected {} packet before the encrypted data",
+                    other.tag()
+                )));
+            }
+        }
+        ppr = pp.recurse().map_err(from_sequoia)?.1;
+    };
+    rewind.stop();
+    if container == Container::Sed && !opts.allow_unauthenticated {
+        return Err(PgpError::Unauthenticated);
+    }
+    let (cands, how) = candidates(&pkesks, &skesks, &mut decryptors, &opts.passwords);
+    if cands.is_empty() {
+        let ids: Vec<String> = pkesks.iter().filter_map(|p| p.recipient().map(|r| r.to_string())).collect();
+        let why = if ids.is_empty() {
+            "no key or password fits".to_string()
+        } else {
+            format!("encrypted to {}; none of the given keys or passwords fits", ids.join(", "))
+        };
+        return Err(PgpError::CannotDecrypt(why));
+    }
+
+    // Stage 1: the symmetric layer, into a spool.
+    let mut stage1 = Spool::new(opts.spool_memory);
+    let used = seipd::decrypt(container, &mut pp, &cands, &mut stage1)?;
+    drop(pp);
+
+    let mut verdict = Verdict::new(Format::Pgp);
+    verdict.encrypted = true;
+    verdict.algorithms.cipher = Some(used.name().to_string());
+    verdict.algorithms.key_transport =
+        how.first().map(|h| if *h == "password" { "password".to_string() } else { "public-key".to_string() });
+    if let Some(sym) = policy::pgp_cipher(used) {
+        verdict.add_weak(verify::cipher_weakness(policy, sym));
+    }
+    match container {
+        Container::SeipdV1 => verdict.integrity = Integrity::Mdc,
+        Container::Sed => {
+            verdict.integrity = Integrity::None;
+            verdict.add_weak(policy.check_unauthenticated()?.weak);
+        }
+    }
+
+    // Stage 2: the inner message, parsed only now that it is authenticated.
+    let sp = sequoia_policy();
+    let helper = Helper::new(opts.verify_with.clone(), policy.clone());
+    let mut v = openpgp::parse::stream::VerifierBuilder::from_reader(stage1.into_reader()?)
+        .map_err(from_sequoia)?
+        .buffer_size(SEQUOIA_BUFFER)
+        .with_policy(&sp, None, helper)
+        .map_err(from_sequoia)?;
+    let mut sink = Budgeted::new(Spool::new(opts.spool_memory), opts.budget.clone());
+    io::copy(&mut v, &mut sink).map_err(PgpError::from)?;
+    verify::apply(v.into_helper(), &mut verdict);
+    Ok(Decrypted { verdict: verdict.finish(), plaintext: sink.into_inner() })
+}
+
+/// sequoia's helper for SEIPD v2 messages: our decryptors and passwords, our verification helper.
+struct V2Helper {
+    decryptors: Vec<(KeyID, Box<dyn Decryptor + Send + Sync>)>,
+    passwords: Vec<Password>,
+    verify: Helper,
+    sym: Option<PgpSymmetric>,
+}
+
+impl VerificationHelper for V2Helper {
+    fn get_certs(&mut self, ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        self.verify.get_certs(ids)
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        for layer in structure.iter() {
+            if let openpgp::parse::stream::MessageLayer::Encryption { sym_algo, .. } = layer {
+                self.sym = Some(*sym_algo);
+            }
+        }
+        self.verify.check(structure)
+    }
+}
+
+impl DecryptionHelper for V2Helper {
+    fn decrypt(
+        &mut self,
+        pkesks: &[PKESK],
+        skesks: &[SKESK],
+        sym_algo: Option<PgpSymmetric>,
+        decrypt: &mut dyn FnMut(Option<PgpSymmetric>, &SessionKey) -> bool,
+    ) -> openpgp::Result<Option<Cert>> {
+        for pkesk in pkesks {
+            for (_, d) in self.decryptors.iter_mut() {
+                if let Some((algo, sk)) = pkesk.decrypt(d.as_mut(), sym_algo) {
+                    if decrypt(algo, &sk) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        for skesk in skesks {
+            for pw in &self.passwords {
+                if let Ok((algo, sk)) = skesk.decrypt(pw) {
+                    if decrypt(algo.or(sym_algo), &sk) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        Err(PgpError::CannotDecrypt("none of the given keys or passwords fits".into()).into())
+    }
+}
+
+fn decrypt_seipdv2(
+    input: impl Read + Send + Sync,
+    decryptors: Vec<(KeyID, Box<dyn Decryptor + Send + Sync>)>,
+    opts: &DecryptOptions,
+    policy: &Policy,
+) -> Result<Decrypted, PgpError> {
+    let sp = sequoia_policy();
+    let helper = V2Helper {
+        decryptors,
+        passwords: opts.passwords.clone(),
+        verify: Helper::new(opts.verify_with.clone(), policy.clone()),
+        sym: None,
+    };
+    let mut d = DecryptorBuilder::from_reader(input)
+        .map_err(from_sequoia)?
+        .buffer_size(SEQUOIA_BUFFER)
+        .with_policy(&sp, None, helper)
+        .map_err(from_sequoia)?;
+    let mut sink = Budgeted::new(Spool::new(opts.spool_memory), opts.budget.clone());
+    io::copy(&mut d, &mut sink).map_err(PgpError::from)?;
+    let helper = d.into_helper();
+    let mut verdict = Verdict::new(Format::Pgp);
+    verdict.encrypted = true;
+    verdict.integrity = Integrity::Aead;
+    if let Some(sym) = helper.sym {
+        verdict.algorithms.cipher = Some(policy::symmetric_name(sym));
+        verdict.add_weak(verify::cipher_weakness(policy, sym));
+    }
+    verify::apply(helper.verify, &mut verdict);
+    Ok(Decrypted { verdict: verdict.finish(), plaintext: sink.into_inner() })
+}

@@ -1,0 +1,355 @@
+//! OpenPGP certificates and secret keys: reading them as gpg, sq and rnp write them (armored or binary,
+//! single or keyrings, passphrase-protected), choosing the key for an operation, and generating new ones.
+//!
+//! Generated RSA keys are made by the core (AWS-LC's generator, e = 65537) and signed into a certificate
+//! with the core's RSA; Ed25519/Cv25519 keys are made by sequoia. Generated certificates announce SEIPD v1
+//! only (not v2/AEAD), so that gpg 2.2 and every other peer can send to them.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use openpgp::cert::prelude::*;
+use openpgp::crypto::{Decryptor, Password, Signer};
+use openpgp::packet::key::{Key4, SecretParts, UnspecifiedRole};
+use openpgp::packet::signature::SignatureBuilder;
+use openpgp::packet::{Key, Packet, UserID};
+use openpgp::parse::Parse;
+use openpgp::serialize::Serialize;
+use openpgp::types::{
+    CompressionAlgorithm as PgpCompression, Features, HashAlgorithm as PgpHash, KeyFlags, SignatureType,
+    SymmetricAlgorithm as PgpSymmetric,
+};
+use openpgp::{Cert, KeyID};
+use sequoia_openpgp as openpgp;
+use zeroize::Zeroizing;
+
+use super::crypto::{CoreRsaKey, decryptor_for, signer_for};
+use super::policy::sequoia_policy;
+use super::v3::V3Key;
+use super::{PgpError, from_sequoia};
+use crate::core::rsa::RsaPrivateKey;
+
+/// Key algorithms `sealpost key generate --type pgp` offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenerateAlgorithm {
+    /// RSA primary (sign, certify) and RSA encryption subkey, of the given size (2048, 3072, 4096).
+    Rsa(usize),
+    /// Ed25519 primary (certify), Ed25519 signing subkey, Cv25519 encryption subkey.
+    Ed25519,
+}
+
+/// Reads every certificate (or secret key) in `bytes`: armored or binary, one or a keyring. PGP 2.x/6.x
+/// v3 RSA keys, which sequoia does not parse, are read by [`super::v3`].
+pub fn read_certs(bytes: &[u8]) -> Result<Vec<Cert>, PgpError> {
+    let mut certs = Vec::new();
+    let mut errors = Vec::new();
+    match CertParser::from_bytes(bytes) {
+        Ok(parser) => {
+            for c in parser {
+                match c {
+                    Ok(c) => certs.push(c),
+                    Err(e) => errors.push(format!("{e:#}")),
+                }
+            }
+        }
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    if certs.is_empty() {
+        if let Ok(v3) = super::v3::read_v3_certs(bytes) {
+            if !v3.is_empty() {
+                return Ok(v3);
+            }
+        }
+        let why = errors.first().cloned().unwrap_or_else(|| "no OpenPGP key or certificate found".into());
+        return Err(PgpError::Malformed(why));
+    }
+    Ok(certs)
+}
+
+/// How a certificate is named in messages and verdicts: fingerprint and primary user id.
+pub fn describe(cert: &Cert) -> String {
+    let p = sequoia_policy();
+    let uid = cert
+        .with_policy(&p, None)
+        .ok()
+        .and_then(|vc| vc.primary_userid().ok().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned()))
+        .or_else(|| cert.userids().next().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned()));
+    sanitize(&match uid {
+        Some(u) => format!("{} {u}", cert.fingerprint()),
+        None => cert.fingerprint().to_string(),
+    })
+}
+
+/// Removes control characters (CR, LF, escape sequences) from text taken from a key, so that a user id can
+/// never forge a header line or a terminal status (SECURITY-CASES B2).
+pub fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// Secret keys, with the passphrase that unlocks them (if any).
+pub struct SecretKeys {
+    certs: Vec<Cert>,
+    v3: Vec<V3Key>,
+    passphrase: Option<Password>,
+}
+
+impl SecretKeys {
+    /// Secret keys from already parsed certificates.
+    pub fn new(certs: Vec<Cert>, passphrase: Option<Password>) -> Result<SecretKeys, PgpError> {
+        if let Some(c) = certs.iter().find(|c| !c.is_tsk()) {
+            return Err(PgpError::NoUsableKey(format!(
+                "{} holds no secret key material (a certificate was given where a secret key is needed)",
+                describe(c)
+            )));
+        }
+        Ok(SecretKeys { certs, v3: Vec::new(), passphrase })
+    }
+
+    /// Reads secret keys from the contents of key files: OpenPGP transferable secret keys (armored or
+    /// binary, as `gpg --export-secret-keys` writes them) or PGP 2.x/6.x v3 secret keys.
+    pub fn read(files: &[&[u8]], passphrase: Option<Password>) -> Result<SecretKeys, PgpError> {
+        let mut certs = Vec::new();
+        let mut v3 = Vec::new();
+        for bytes in files {
+            match read_certs(bytes) {
+                Ok(c) => certs.extend(c),
+                Err(err) => {
+                    let keys = super::v3::read_v3_secret_keys(bytes).unwrap_or_default();
+                    if keys.is_empty() {
+                        return Err(err);
+                    }
+                    v3.extend(keys);
+                }
+            }
+        }
+        let mut keys = SecretKeys::new(certs, passphrase)?;
+        keys.v3 = v3;
+        Ok(keys)
+    }
+
+    /// The certificates.
+    pub fn certs(&self) -> &[Cert] {
+        &self.certs
+    }
+
+    fn unlock(&self, key: &Key<SecretParts, UnspecifiedRole>) -> Result<Key<SecretParts, UnspecifiedRole>, PgpError> {
+        if key.has_unencrypted_secret() {
+            return Ok(key.clone());
+        }
+        let Some(pw) = &self.passphrase else {
+            return Err(PgpError::Passphrase(format!(
+                "the secret key {} is protected by a passphrase; give it with --passphrase-file",
+                key.keyid()
+            )));
+        };
+        key.clone()
+            .decrypt_secret(pw)
+            .map_err(|_| PgpError::Passphrase(format!("wrong passphrase for the secret key {}", key.keyid())))
+    }
+
+    /// One signer per certificate: its valid, unexpired, unrevoked signing-capable secret key.
+    pub fn signers(&self) -> Result<Vec<Box<dyn Signer + Send + Sync>>, PgpError> {
+        let p = sequoia_policy();
+        let mut out = Vec::new();
+        for cert in &self.certs {
+            let vc = cert
+                .with_policy(&p, None)
+                .map_err(|e| PgpError::NoUsableKey(format!("{} is not valid: {e}", describe(cert))))?;
+            let ka = vc
+                .keys()
+                .supported()
+                .alive()
+                .revoked(false)
+                .for_signing()
+                .secret()
+                .next()
+                .ok_or_else(|| PgpError::NoUsableKey(format!("{} has no usable signing key", describe(cert))))?;
+            let key = self.unlock(&ka.key().clone().role_into_unspecified())?;
+            out.push(signer_for(&key)?);
+        }
+        Ok(out)
+    }
+
+    /// Every secret key that can decrypt, unlocked, with its key id. Expired and revoked keys are included:
+    /// old mail must stay readable.
+    pub fn decryptors(&self) -> Result<Vec<(KeyID, Box<dyn Decryptor + Send + Sync>)>, PgpError> {
+        let mut out = Vec::new();
+        let mut locked = None;
+        for cert in &self.certs {
+            for ka in cert.keys().secret() {
+                if !ka.key().pk_algo().for_encryption() {
+                    continue;
+                }
+                let key = ka.key().clone().role_into_unspecified();
+                match self.unlock(&key) {
+                    Ok(k) => out.push((k.keyid(), decryptor_for(&k)?)),
+                    Err(e) => locked = Some(e),
+                }
+            }
+        }
+        for k in &self.v3 {
+            out.push((k.keyid.clone(), Box::new(k.key.clone())));
+        }
+        if out.is_empty() {
+            return Err(locked.unwrap_or_else(|| PgpError::NoUsableKey("no secret key that can decrypt".into())));
+        }
+        Ok(out)
+    }
+}
+
+/// Preferences written into generated certificates.
+fn with_preferences(b: SignatureBuilder) -> Result<SignatureBuilder, PgpError> {
+    b.set_features(Features::empty().set_seipdv1())
+        .and_then(|b| {
+            b.set_preferred_symmetric_algorithms(vec![PgpSymmetric::AES256, PgpSymmetric::AES192, PgpSymmetric::AES128])
+        })
+        .and_then(|b| b.set_preferred_hash_algorithms(vec![PgpHash::SHA512, PgpHash::SHA384, PgpHash::SHA256]))
+        .and_then(|b| {
+            b.set_preferred_compression_algorithms(vec![
+                PgpCompression::Zlib,
+                PgpCompression::BZip2,
+                PgpCompression::Zip,
+                PgpCompression::Uncompressed,
+            ])
+        })
+        .map_err(from_sequoia)
+}
+
+/// Generates a certificate with secret keys for `uid`, optionally protected by `passphrase`.
+pub fn generate(uid: &str, algo: GenerateAlgorithm, passphrase: Option<&Password>) -> Result<Cert, PgpError> {
+    if uid.trim().is_empty() || uid.chars().any(char::is_control) {
+        return Err(PgpError::Malformed("the user id must be non-empty text without control characters".into()));
+    }
+    let cert = match algo {
+        GenerateAlgorithm::Rsa(bits) => generate_rsa(uid, bits)?,
+        GenerateAlgorithm::Ed25519 => {
+            let (cert, _) = CertBuilder::new()
+                .set_cipher_suite(CipherSuite::Cv25519)
+                .add_userid(uid)
+                .add_signing_subkey()
+                .add_transport_encryption_subkey()
+                .set_features(Features::empty().set_seipdv1())
+                .map_err(from_sequoia)?
+                .generate()
+                .map_err(from_sequoia)?;
+            cert
+        }
+    };
+    match passphrase {
+        None => Ok(cert),
+        Some(pw) => {
+            let mut packets: Vec<Packet> = Vec::new();
+            for ka in cert.keys().secret() {
+                let locked = ka.key().clone().encrypt_secret(pw).map_err(from_sequoia)?;
+                packets.push(if ka.primary() {
+                    Packet::from(locked.role_into_primary())
+                } else {
+                    Packet::from(locked.role_into_subordinate())
+                });
+            }
+            Ok(cert.insert_packets(packets).map_err(from_sequoia)?.0)
+        }
+    }
+}
+
+fn generate_rsa(uid: &str, bits: usize) -> Result<Cert, PgpError> {
+    if !matches!(bits, 2048 | 3072 | 4096) {
+        return Err(PgpError::Unsupported(format!("RSA keys of {bits} bits (2048, 3072 or 4096)")));
+    }
+    let now = SystemTime::now();
+    let make = || -> Result<(Arc<RsaPrivateKey>, Key<SecretParts, UnspecifiedRole>), PgpError> {
+        let core = Arc::new(RsaPrivateKey::generate(bits)?);
+        let (d, p, q) = core.secret_components();
+        let key: Key<SecretParts, UnspecifiedRole> =
+            Key4::import_secret_rsa(&d, &p, &q, now).map_err(from_sequoia)?.into();
+        Ok((core, key))
+    };
+    let (primary_core, primary) = make()?;
+    let (_, subkey) = make()?;
+    let primary_public = primary.clone().take_secret().0;
+    let mut signer = CoreRsaKey::new(primary_core, primary_public.clone());
+
+    let uid = UserID::from(uid);
+    let uid_sig = with_preferences(
+        SignatureBuilder::new(SignatureType::PositiveCertification)
+            .set_signature_creation_time(now)
+            .map_err(from_sequoia)?
+            .set_key_flags(KeyFlags::empty().set_certification().set_signing())
+            .map_err(from_sequoia)?
+            .set_primary_userid(true)
+            .map_err(from_sequoia)?,
+    )?
+    .set_hash_algo(PgpHash::SHA512)
+    .sign_userid_binding(&mut signer, Some(&primary_public.clone().role_into_primary()), &uid)
+    .map_err(from_sequoia)?;
+
+    let sub = subkey.role_into_subordinate();
+    let sub_sig = SignatureBuilder::new(SignatureType::SubkeyBinding)
+        .set_signature_creation_time(now)
+        .map_err(from_sequoia)?
+        .set_key_flags(KeyFlags::empty().set_transport_encryption().set_storage_encryption())
+        .map_err(from_sequoia)?
+        .set_hash_algo(PgpHash::SHA512)
+        .sign_subkey_binding(&mut signer, Some(&primary_public.role_into_primary()), &sub)
+        .map_err(from_sequoia)?;
+
+    let packets: Vec<Packet> =
+        vec![Packet::from(primary.role_into_primary()), uid.into(), uid_sig.into(), Packet::from(sub), sub_sig.into()];
+    let cert = Cert::from_packets(packets.into_iter()).map_err(from_sequoia)?;
+    // Our own output must be valid under our own policy.
+    let p = sequoia_policy();
+    cert.with_policy(&p, None).map_err(|e| PgpError::Malformed(format!("generated certificate is invalid: {e}")))?;
+    Ok(cert)
+}
+
+/// The certificate (public parts), ASCII-armored.
+pub fn armored_cert(cert: &Cert) -> Result<Vec<u8>, PgpError> {
+    let mut out = Vec::new();
+    cert.armored().serialize(&mut out).map_err(from_sequoia)?;
+    Ok(out)
+}
+
+/// The secret key (transferable secret key), ASCII-armored, in a zeroizing buffer.
+pub fn armored_tsk(cert: &Cert) -> Result<Zeroizing<Vec<u8>>, PgpError> {
+    let mut out = Zeroizing::new(Vec::new());
+    cert.as_tsk().armored().serialize(&mut *out).map_err(from_sequoia)?;
+    Ok(out)
+}
+
+/// One line per key of a certificate, for listing: fingerprint, algorithm, size, capabilities, user ids.
+pub fn list(cert: &Cert) -> Vec<String> {
+    let p = sequoia_policy();
+    let mut out = vec![describe(cert)];
+    for ka in cert.keys() {
+        let bits = ka.key().mpis().bits().map(|b| format!("{b}")).unwrap_or_default();
+        let flags = ka
+            .with_policy(&p, None)
+            .ok()
+            .and_then(|v| v.key_flags())
+            .map(|f| {
+                let mut s = String::new();
+                if f.for_certification() {
+                    s.push('C');
+                }
+                if f.for_signing() {
+                    s.push('S');
+                }
+                if f.for_transport_encryption() || f.for_storage_encryption() {
+                    s.push('E');
+                }
+                s
+            })
+            .unwrap_or_default();
+        let secret = if ka.key().has_secret() { " (secret)" } else { "" };
+        out.push(format!(
+            "  {} {} {}{bits} [{flags}]{secret}",
+            if ka.primary() { "pub" } else { "sub" },
+            ka.key().fingerprint(),
+            ka.key().pk_algo(),
+        ));
+    }
+    for u in cert.userids() {
+        out.push(format!("  uid {}", sanitize(&String::from_utf8_lossy(u.userid().value()))));
+    }
+    out
+}
