@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use zeroize::Zeroizing;
 
+use crate::core::pipeline::Spool;
 use crate::core::verdict::Verdict;
 
 /// Largest key, certificate or passphrase file we read whole.
@@ -139,6 +140,51 @@ impl Drop for Output {
     fn drop(&mut self) {
         if let Some(temp) = self.temp.take() {
             let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+/// Memory a plaintext spool may use before it spills to its private (encrypted, unlinked) file.
+pub const SPOOL_MEMORY: usize = 4 << 20;
+
+/// Where plaintext waits for its verdict: a private (0600) temporary file beside OUT, renamed into place
+/// only on [`Held::release`], or, for standard output, a [`Spool`] released to it. Dropped unreleased, it
+/// leaves nothing behind.
+pub enum Held {
+    /// OUT is a file.
+    File(Output),
+    /// OUT is standard output.
+    Spool(Spool),
+}
+
+impl Held {
+    /// A holding place for OUT (`None` or `-`: standard output).
+    pub fn open(path: Option<&Path>) -> anyhow::Result<Held> {
+        match path {
+            None => Ok(Held::Spool(Spool::new(SPOOL_MEMORY))),
+            Some(p) if p == Path::new("-") => Ok(Held::Spool(Spool::new(SPOOL_MEMORY))),
+            Some(p) => Ok(Held::File(Output::open(Some(p), true)?)),
+        }
+    }
+
+    /// Where to write the held plaintext.
+    pub fn writer(&mut self) -> &mut (dyn Write + Send + Sync) {
+        match self {
+            Held::File(o) => o.writer(),
+            Held::Spool(s) => s,
+        }
+    }
+
+    /// Releases the plaintext to OUT.
+    pub fn release(self) -> anyhow::Result<()> {
+        match self {
+            Held::File(o) => o.commit(),
+            Held::Spool(s) => {
+                let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+                s.release(&mut out).context("writing the output")?;
+                out.flush().context("writing the output")?;
+                Ok(())
+            }
         }
     }
 }

@@ -9,11 +9,10 @@ use sequoia_openpgp::crypto::Password;
 use super::VerdictFailure;
 use super::args::key::{KeyAlgo, KeyGenerate};
 use super::args::pgp::{PgpDecrypt, PgpEncrypt, PgpSign, PgpVerify};
-use super::files::{self as io, Output};
+use super::files::{self as io, Held, Output};
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::compress::{Budget, CompressionAlgorithm};
 use crate::core::digest::HashAlgorithm;
-use crate::core::pipeline::Spool;
 use crate::core::policy::Policy;
 use crate::core::rand::SystemRng;
 use crate::pgp::decrypt::{DecryptOptions, decrypt};
@@ -21,9 +20,6 @@ use crate::pgp::encrypt::{EncryptOptions, encrypt};
 use crate::pgp::keys::{self, GenerateAlgorithm, SecretKeys, read_certs};
 use crate::pgp::sign::{SignMode, SignOptions, sign};
 use crate::pgp::verify::{verify_detached, verify_inline};
-
-/// Memory each plaintext spool may use before spilling to disk (keeps the peak RSS small).
-const SPOOL_MEMORY: usize = 8 << 20;
 
 fn passphrase(path: Option<&PathBuf>) -> anyhow::Result<Option<Password>> {
     match path {
@@ -94,13 +90,11 @@ pub(super) fn verify_cmd(args: &PgpVerify) -> anyhow::Result<()> {
             verdict
         }
         None => {
-            let (verdict, content) =
-                verify_inline(input, certs, &policy, &Budget::default(), Spool::new(SPOOL_MEMORY))?;
+            let mut held = Held::open(args.io.output.as_deref())?;
+            let verdict = verify_inline(input, certs, &policy, &Budget::default(), held.writer())?;
             io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
             if verdict.signature_ok() {
-                let mut out = Output::open(args.io.output.as_deref(), false)?;
-                content.release(out.writer())?;
-                out.commit()?;
+                held.release()?;
             }
             verdict
         }
@@ -177,22 +171,20 @@ pub(super) fn decrypt_cmd(args: &PgpDecrypt) -> anyhow::Result<()> {
         passwords,
         allow_unauthenticated: args.allow_unauthenticated,
         budget: Budget::default(),
-        spool_memory: SPOOL_MEMORY,
     };
     let policy = Policy { allow_unauthenticated: args.allow_unauthenticated, ..Policy::default() };
     let input = io::input(args.io.input.as_deref())?;
-    let done = decrypt(input, keys.as_ref(), &opts, &policy)?;
-    io::report_verdict(&done.verdict, args.verdict.verdict_json.as_deref())?;
-    if !args.verify_with.is_empty() && !done.verdict.signature_ok() {
+    let mut held = Held::open(args.io.output.as_deref())?;
+    let verdict = decrypt(input, keys.as_ref(), &opts, &policy, held.writer())?;
+    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+    if !args.verify_with.is_empty() && !verdict.signature_ok() {
         return Err(VerdictFailure(format!(
             "decrypted, but the signature check asked for with --verify-with failed ({}); no plaintext written",
-            done.verdict.status
+            verdict.status
         ))
         .into());
     }
-    let mut out = Output::open(args.io.output.as_deref(), false)?;
-    done.plaintext.release(out.writer())?;
-    out.commit()
+    held.release()
 }
 
 pub(super) fn generate_cmd(args: &KeyGenerate) -> anyhow::Result<()> {

@@ -46,7 +46,7 @@ impl CoreRsaKey {
             }
             _ => Ok(None),
         })?;
-        Ok(core.map(|k| CoreRsaKey { key: Arc::new(k), public: key.clone().take_secret().0.into() }))
+        Ok(core.map(|k| CoreRsaKey { key: Arc::new(k), public: key.clone().take_secret().0 }))
     }
 
     /// A core key with the given OpenPGP public key packet (used by key generation and v3 keys).

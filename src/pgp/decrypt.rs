@@ -1,31 +1,32 @@
 //! Decrypting: session keys from PKESK (our secret keys) or SKESK (passwords), the symmetric layer by the
 //! core ([`super::seipd`]), then the inner message (compression, signatures, literal data) by sequoia.
 //!
-//! Two stages, each into a [`Spool`]: the decrypted packet stream is held until its MDC checks out (SED
-//! packets, which have none, are refused unless unauthenticated decryption is allowed); only then is it
-//! parsed, decompressed within the shared [`Budget`] and verified, into a second spool that the caller
-//! releases when the verdict allows. SEIPD v2 (AEAD) messages are handed to sequoia's decryptor, which
-//! authenticates every chunk before releasing it.
+//! One streaming pass: ciphertext -> [`SeipdReader`] (core CFB, MDC held back and checked at the end) ->
+//! sequoia's verifier (inner packets, decompression charged to the shared [`Budget`], signatures) -> the
+//! caller's sink. What reaches the sink is unauthenticated until [`decrypt`] returns `Ok`: the sink must be a
+//! holding place (a [`crate::core::pipeline::Spool`], or a private temporary file renamed into place only on
+//! success), never the final destination. SED packets, which have no MDC, are refused unless
+//! unauthenticated decryption is allowed. SEIPD v2 (AEAD) messages are handed to sequoia's decryptor, which
+//! authenticates every chunk.
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Write};
 use std::sync::{Arc, Mutex};
 
-use openpgp::crypto::{Decryptor, Password, SessionKey};
+use openpgp::crypto::{Password, SessionKey};
 use openpgp::packet::{PKESK, Packet, SKESK, Tag};
 use openpgp::parse::stream::{DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper};
 use openpgp::parse::{PacketParserBuilder, PacketParserResult, Parse};
 use openpgp::types::SymmetricAlgorithm as PgpSymmetric;
-use openpgp::{Cert, KeyHandle, KeyID};
+use openpgp::{Cert, KeyHandle};
 use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
-use super::keys::SecretKeys;
+use super::keys::{KeyDecryptor, SecretKeys};
 use super::policy::{self, sequoia_policy};
-use super::seipd::{self, Candidate, Container};
+use super::seipd::{Candidate, Container, SeipdReader};
 use super::verify::{self, Budgeted, Helper, SEQUOIA_BUFFER};
 use super::{PgpError, from_sequoia};
 use crate::core::compress::Budget;
-use crate::core::pipeline::Spool;
 use crate::core::policy::Policy;
 use crate::core::verdict::{Format, Integrity, Verdict};
 
@@ -39,8 +40,6 @@ pub struct DecryptOptions {
     pub allow_unauthenticated: bool,
     /// Shared decompression budget.
     pub budget: Budget,
-    /// Memory each spool may use before it spills to disk.
-    pub spool_memory: usize,
 }
 
 /// Bytes of ESK packets we keep to hand a SEIPD v2 message to sequoia from its start.
@@ -109,62 +108,52 @@ impl Read for Passthrough {
     }
 }
 
-/// The result of decrypting: the verdict and the plaintext, held back.
-pub struct Decrypted {
-    /// What was found.
-    pub verdict: Verdict,
-    /// The literal data, to be released by the caller when the verdict allows.
-    pub plaintext: Spool,
-}
-
 /// Session keys we could recover, from every PKESK and SKESK we can open.
 fn candidates(
     pkesks: &[PKESK],
     skesks: &[SKESK],
-    decryptors: &mut [(KeyID, Box<dyn Decryptor + Send + Sync>)],
+    decryptors: &mut [KeyDecryptor],
     passwords: &[Password],
 ) -> (Vec<Candidate>, Vec<&'static str>) {
     let mut out = Vec::new();
     let mut how = Vec::new();
+    let mut push = |algo: PgpSymmetric, sk: &SessionKey, kind: &'static str| {
+        if let Some(alg) = policy::cipher(algo).filter(|a| sk.len() == a.key_size()) {
+            out.push(Candidate { alg, key: Zeroizing::new(sk.to_vec()) });
+            how.push(kind);
+        }
+    };
     for pkesk in pkesks {
         let wildcard = pkesk.recipient().is_none_or(|r| matches!(r, KeyHandle::KeyID(id) if id.is_wildcard()));
         for (id, d) in decryptors.iter_mut() {
             let matches = wildcard || pkesk.recipient().is_some_and(|r| r.aliases(KeyHandle::from(id.clone())));
-            if !matches {
-                continue;
-            }
-            if let Some((Some(algo), sk)) = pkesk.decrypt(d.as_mut(), None) {
-                if let Some(alg) = policy::cipher(algo) {
-                    if sk.len() == alg.key_size() {
-                        out.push(Candidate { alg, key: Zeroizing::new(sk.to_vec()) });
-                        how.push("public-key");
-                    }
-                }
+            if let (true, Some((Some(algo), sk))) =
+                (matches, matches.then(|| pkesk.decrypt(d.as_mut(), None)).flatten())
+            {
+                push(algo, &sk, "public-key");
             }
         }
     }
     for skesk in skesks {
         for pw in passwords {
             if let Ok((Some(algo), sk)) = skesk.decrypt(pw) {
-                if let Some(alg) = policy::cipher(algo) {
-                    if sk.len() == alg.key_size() {
-                        out.push(Candidate { alg, key: Zeroizing::new(sk.to_vec()) });
-                        how.push("password");
-                    }
-                }
+                push(algo, &sk, "password");
             }
         }
     }
     (out, how)
 }
 
-/// Decrypts a message read from `input` with `keys` (and/or passwords), verifying inner signatures.
+/// Decrypts a message read from `input` with `keys` (and/or passwords), verifying inner signatures, and
+/// writes the literal data to `sink`, which holds it until the caller has seen the verdict (see the module
+/// documentation).
 pub fn decrypt(
     input: Box<dyn Read + Send + Sync>,
     keys: Option<&SecretKeys>,
     opts: &DecryptOptions,
     policy: &Policy,
-) -> Result<Decrypted, PgpError> {
+    sink: &mut (dyn Write + Send + Sync),
+) -> Result<Verdict, PgpError> {
     let rewind = Rewind::new(input);
     let mut decryptors = match keys {
         Some(k) => k.decryptors()?,
@@ -175,7 +164,7 @@ pub fn decrypt(
     let mut ppr =
         PacketParserBuilder::from_reader(rewind.clone()).map_err(from_sequoia)?.build().map_err(from_sequoia)?;
     // Walk the ESK packets up to the encrypted container.
-    let (mut pp, container) = loop {
+    let (pp, container) = loop {
         let pp = match ppr {
             PacketParserResult::Some(pp) => pp,
             PacketParserResult::EOF(_) => return Err(PgpError::Malformed("no encrypted data in the message".into())),
@@ -187,7 +176,7 @@ pub fn decrypt(
             Packet::SEIP(s) if s.version() == 1 => break (pp, Container::SeipdV1),
             Packet::SEIP(_) => {
                 drop(pp);
-                return decrypt_seipdv2(rewind.replay()?, decryptors, opts, policy);
+                return decrypt_seipdv2(rewind.replay()?, decryptors, opts, policy, sink);
             }
             Packet::Unknown(u) if u.tag() == Tag::SED => break (pp, Container::Sed),
             Packet::Literal(_) | Packet::CompressedData(_) | Packet::OnePassSig(_) | Packet::Signature(_) => {
@@ -219,10 +208,9 @@ pub fn decrypt(
         return Err(PgpError::CannotDecrypt(why));
     }
 
-    // Stage 1: the symmetric layer, into a spool.
-    let mut stage1 = Spool::new(opts.spool_memory);
-    let used = seipd::decrypt(container, &mut pp, &cands, &mut stage1)?;
-    drop(pp);
+    let reader = SeipdReader::new(container, pp, &cands)?;
+    let used = reader.algorithm();
+    let failure = reader.failure();
 
     let mut verdict = Verdict::new(Format::Pgp);
     verdict.encrypted = true;
@@ -240,23 +228,29 @@ pub fn decrypt(
         }
     }
 
-    // Stage 2: the inner message, parsed only now that it is authenticated.
     let sp = sequoia_policy();
     let helper = Helper::new(opts.verify_with.clone(), policy.clone());
-    let mut v = openpgp::parse::stream::VerifierBuilder::from_reader(stage1.into_reader()?)
-        .map_err(from_sequoia)?
+    let integrity = |e: PgpError| match failure.get() {
+        Some(why) => PgpError::Integrity(why),
+        None => e,
+    };
+    let mut v = openpgp::parse::stream::VerifierBuilder::from_reader(reader)
+        .map_err(|e| integrity(from_sequoia(e)))?
         .buffer_size(SEQUOIA_BUFFER)
         .with_policy(&sp, None, helper)
-        .map_err(from_sequoia)?;
-    let mut sink = Budgeted::new(Spool::new(opts.spool_memory), opts.budget.clone());
-    io::copy(&mut v, &mut sink).map_err(PgpError::from)?;
+        .map_err(|e| integrity(from_sequoia(e)))?;
+    let mut out = Budgeted::new(sink, opts.budget.clone());
+    io::copy(&mut v, &mut out).map_err(|e| integrity(PgpError::from(e)))?;
+    if let Some(why) = failure.get() {
+        return Err(PgpError::Integrity(why));
+    }
     verify::apply(v.into_helper(), &mut verdict);
-    Ok(Decrypted { verdict: verdict.finish(), plaintext: sink.into_inner() })
+    Ok(verdict.finish())
 }
 
 /// sequoia's helper for SEIPD v2 messages: our decryptors and passwords, our verification helper.
 struct V2Helper {
-    decryptors: Vec<(KeyID, Box<dyn Decryptor + Send + Sync>)>,
+    decryptors: Vec<KeyDecryptor>,
     passwords: Vec<Password>,
     verify: Helper,
     sym: Option<PgpSymmetric>,
@@ -287,19 +281,19 @@ impl DecryptionHelper for V2Helper {
     ) -> openpgp::Result<Option<Cert>> {
         for pkesk in pkesks {
             for (_, d) in self.decryptors.iter_mut() {
-                if let Some((algo, sk)) = pkesk.decrypt(d.as_mut(), sym_algo) {
-                    if decrypt(algo, &sk) {
-                        return Ok(None);
-                    }
+                if let Some((algo, sk)) = pkesk.decrypt(d.as_mut(), sym_algo)
+                    && decrypt(algo, &sk)
+                {
+                    return Ok(None);
                 }
             }
         }
         for skesk in skesks {
             for pw in &self.passwords {
-                if let Ok((algo, sk)) = skesk.decrypt(pw) {
-                    if decrypt(algo.or(sym_algo), &sk) {
-                        return Ok(None);
-                    }
+                if let Ok((algo, sk)) = skesk.decrypt(pw)
+                    && decrypt(algo.or(sym_algo), &sk)
+                {
+                    return Ok(None);
                 }
             }
         }
@@ -309,10 +303,11 @@ impl DecryptionHelper for V2Helper {
 
 fn decrypt_seipdv2(
     input: impl Read + Send + Sync,
-    decryptors: Vec<(KeyID, Box<dyn Decryptor + Send + Sync>)>,
+    decryptors: Vec<KeyDecryptor>,
     opts: &DecryptOptions,
     policy: &Policy,
-) -> Result<Decrypted, PgpError> {
+    sink: &mut (dyn Write + Send + Sync),
+) -> Result<Verdict, PgpError> {
     let sp = sequoia_policy();
     let helper = V2Helper {
         decryptors,
@@ -325,8 +320,8 @@ fn decrypt_seipdv2(
         .buffer_size(SEQUOIA_BUFFER)
         .with_policy(&sp, None, helper)
         .map_err(from_sequoia)?;
-    let mut sink = Budgeted::new(Spool::new(opts.spool_memory), opts.budget.clone());
-    io::copy(&mut d, &mut sink).map_err(PgpError::from)?;
+    let mut out = Budgeted::new(sink, opts.budget.clone());
+    io::copy(&mut d, &mut out).map_err(PgpError::from)?;
     let helper = d.into_helper();
     let mut verdict = Verdict::new(Format::Pgp);
     verdict.encrypted = true;
@@ -336,5 +331,5 @@ fn decrypt_seipdv2(
         verdict.add_weak(verify::cipher_weakness(policy, sym));
     }
     verify::apply(helper.verify, &mut verdict);
-    Ok(Decrypted { verdict: verdict.finish(), plaintext: sink.into_inner() })
+    Ok(verdict.finish())
 }

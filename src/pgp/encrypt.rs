@@ -2,7 +2,7 @@
 //!
 //! SEIPD v1 with an MDC is what we write unless every recipient announces SEIPD v2 and the cipher is AES
 //! (RFC 9580 section 5.13.2): then sequoia writes an AEAD message. For v1 the layers are
-//! `PKESK/SKESK packets` then [`SeipdWriter`] (core CFB and MDC) around sequoia's inner stack
+//! `PKESK/SKESK packets` then [`write_seipd`] (core CFB and MDC) around sequoia's inner stack
 //! `Compressor -> Signer -> LiteralWriter`.
 
 use std::io::{self, Read, Write};
@@ -24,7 +24,7 @@ use sequoia_openpgp as openpgp;
 
 use super::keys::describe;
 use super::policy::{pgp_cipher, pgp_hash, sequoia_policy};
-use super::seipd::SeipdWriter;
+use super::seipd::write_seipd;
 use super::{PgpError, from_sequoia};
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::compress::CompressionAlgorithm;
@@ -52,11 +52,11 @@ pub struct EncryptOptions {
     pub armor: bool,
 }
 
+/// A recipient's encryption key and the features its certificate announces.
+type RecipientKey = (Key<PublicParts, UnspecifiedRole>, Features);
+
 /// The encryption-capable keys of the recipients, checked against the policy.
-fn recipient_keys(
-    certs: &[Cert],
-    policy: &Policy,
-) -> Result<Vec<(Key<PublicParts, UnspecifiedRole>, Features)>, PgpError> {
+fn recipient_keys(certs: &[Cert], policy: &Policy) -> Result<Vec<RecipientKey>, PgpError> {
     let sp = sequoia_policy();
     let mut out = Vec::new();
     for cert in certs {
@@ -77,10 +77,10 @@ fn recipient_keys(
             return Err(PgpError::NoUsableKey(format!("{} has no valid encryption key", describe(cert))));
         }
         for k in keys {
-            if super::policy::is_rsa(k.pk_algo()) {
-                if let Some(bits) = k.mpis().bits() {
-                    policy.check_rsa(bits, Usage::Encrypt)?;
-                }
+            if super::policy::is_rsa(k.pk_algo())
+                && let Some(bits) = k.mpis().bits()
+            {
+                policy.check_rsa(bits, Usage::Encrypt)?;
             }
             out.push((k, features.clone()));
         }
@@ -155,7 +155,7 @@ pub fn encrypt(
 /// ESK packets, then the SEIPD v1 packet around the inner layers.
 fn write_v1(
     base: &mut (dyn Write + Send + Sync),
-    keys: &[(Key<PublicParts, UnspecifiedRole>, Features)],
+    keys: &[RecipientKey],
     sym: openpgp::types::SymmetricAlgorithm,
     session_key: &[u8],
     input: &mut dyn Read,
@@ -171,9 +171,8 @@ fn write_v1(
         let skesk = SKESK4::with_password(sym, sym, Default::default(), &sk, pw).map_err(from_sequoia)?;
         Packet::SKESK(SKESK::from(skesk)).serialize(base).map_err(from_sequoia)?;
     }
-    let mut seipd = SeipdWriter::new(&mut *base, opts.cipher, session_key, rng)?;
-    inner_layers(Message::new(&mut seipd), input, opts)?;
-    seipd.finalize()?;
+    let cipher = opts.cipher;
+    write_seipd(&mut *base, cipher, session_key, rng, |w| inner_layers(Message::new(w), input, opts))?;
     Ok(())
 }
 
@@ -181,7 +180,7 @@ fn write_v1(
 fn encrypt_seipdv2(
     input: &mut dyn Read,
     output: &mut (dyn Write + Send + Sync),
-    keys: Vec<(Key<PublicParts, UnspecifiedRole>, Features)>,
+    keys: Vec<RecipientKey>,
     opts: EncryptOptions,
     sym: openpgp::types::SymmetricAlgorithm,
 ) -> Result<(), PgpError> {

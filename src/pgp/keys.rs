@@ -55,10 +55,10 @@ pub fn read_certs(bytes: &[u8]) -> Result<Vec<Cert>, PgpError> {
         Err(e) => errors.push(format!("{e:#}")),
     }
     if certs.is_empty() {
-        if let Ok(v3) = super::v3::read_v3_certs(bytes) {
-            if !v3.is_empty() {
-                return Ok(v3);
-            }
+        if let Ok(v3) = super::v3::read_v3_certs(bytes)
+            && !v3.is_empty()
+        {
+            return Ok(v3);
         }
         let why = errors.first().cloned().unwrap_or_else(|| "no OpenPGP key or certificate found".into());
         return Err(PgpError::Malformed(why));
@@ -85,6 +85,9 @@ pub fn describe(cert: &Cert) -> String {
 pub fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
+
+/// A secret key's id and a decryptor for it.
+pub type KeyDecryptor = (KeyID, Box<dyn Decryptor + Send + Sync>);
 
 /// Secret keys, with the passphrase that unlocks them (if any).
 pub struct SecretKeys {
@@ -172,7 +175,7 @@ impl SecretKeys {
 
     /// Every secret key that can decrypt, unlocked, with its key id. Expired and revoked keys are included:
     /// old mail must stay readable.
-    pub fn decryptors(&self) -> Result<Vec<(KeyID, Box<dyn Decryptor + Send + Sync>)>, PgpError> {
+    pub fn decryptors(&self) -> Result<Vec<KeyDecryptor>, PgpError> {
         let mut out = Vec::new();
         let mut locked = None;
         for cert in &self.certs {

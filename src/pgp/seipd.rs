@@ -8,6 +8,7 @@
 //! decrypting a large message goes.
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
 
 use zeroize::Zeroizing;
 
@@ -25,9 +26,11 @@ pub const TAG_SED: u8 = 9;
 const MDC_HEADER: [u8; 2] = [0xd3, 0x14];
 /// Length of the MDC packet (header and SHA-1).
 const MDC_LEN: usize = 22;
-/// Size of each partial body chunk we write: 2^20 bytes (the first must be at least 512).
-const CHUNK_LOG2: u8 = 20;
+/// Size of each partial body chunk we write: 2^18 bytes (the first must be at least 512).
+const CHUNK_LOG2: u8 = 18;
 const CHUNK: usize = 1 << CHUNK_LOG2;
+/// How much ciphertext a [`SeipdReader`] decrypts at a time.
+const READ_CHUNK: usize = 256 * 1024;
 
 /// Writes a new-format packet length that ends the packet (RFC 9580 section 4.2.1.1-3).
 fn final_length(len: usize, out: &mut Vec<u8>) -> Result<(), PgpError> {
@@ -45,100 +48,136 @@ fn final_length(len: usize, out: &mut Vec<u8>) -> Result<(), PgpError> {
     Ok(())
 }
 
-/// An `io::Write` that turns what is written into one SEIPD v1 packet: header with partial body lengths,
-/// version octet, and the CFB encryption of prefix, data and MDC. [`finalize`](SeipdWriter::finalize)
-/// writes the MDC and the last chunk.
-pub struct SeipdWriter<W: Write> {
-    inner: W,
-    crypter: BlockModeCrypter,
-    mdc: Hasher,
-    /// Body bytes (version octet, then ciphertext) not yet framed.
-    pending: Vec<u8>,
-    /// Ciphertext of one `write` call.
-    scratch: Vec<u8>,
-    header_written: bool,
+/// Plaintext handed from the hashing side to the encrypting side at a time.
+const PIPE_CHUNK: usize = 256 * 1024;
+
+/// The encrypting side of [`write_seipd`]: CFB over every chunk received, framed into partial-body chunks.
+fn encrypt_and_frame<W: Write>(
+    mut inner: W,
+    mut crypter: BlockModeCrypter,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    back: std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> Result<W, PgpError> {
+    let mut pending: Vec<u8> = Vec::with_capacity(CHUNK + PIPE_CHUNK + 64);
+    pending.push(1); // version
+    inner.write_all(&[0xc0 | TAG_SEIPD])?;
+    let mut scratch = Vec::with_capacity(PIPE_CHUNK + 16);
+    for mut chunk in rx {
+        scratch.clear();
+        crypter.update(&chunk, &mut scratch)?;
+        // Hand the buffer back for reuse: memory stays flat instead of growing with allocator churn between
+        // the two threads.
+        chunk.clear();
+        let _ = back.try_send(chunk);
+        pending.extend_from_slice(&scratch);
+        if pending.len() >= CHUNK {
+            let mut start = 0;
+            while pending.len() - start >= CHUNK {
+                inner.write_all(&[0xe0 | CHUNK_LOG2])?;
+                inner.write_all(&pending[start..start + CHUNK])?;
+                start += CHUNK;
+            }
+            pending.drain(..start);
+        }
+    }
+    crypter.finish(&mut pending)?;
+    let mut len = Vec::with_capacity(5);
+    final_length(pending.len(), &mut len)?;
+    inner.write_all(&len)?;
+    inner.write_all(&pending)?;
+    Ok(inner)
 }
 
-impl<W: Write> SeipdWriter<W> {
-    /// Starts a SEIPD v1 packet encrypted with `alg` under `session_key`.
-    pub fn new(
-        inner: W,
-        alg: CipherAlgorithm,
-        session_key: &[u8],
-        rng: &mut dyn Rng,
-    ) -> Result<SeipdWriter<W>, PgpError> {
-        let bs = alg.block_size();
-        let mut crypter = crypter(alg, Mode::Cfb, Direction::Encrypt, session_key, &vec![0u8; bs], Padding::None)?;
-        let mut prefix = Zeroizing::new(vec![0u8; bs + 2]);
-        rng.fill(&mut prefix[..bs])?;
-        prefix[bs] = prefix[bs - 2];
-        prefix[bs + 1] = prefix[bs - 1];
-        let mut mdc = Hasher::new(HashAlgorithm::Sha1);
-        mdc.update(&prefix);
-        let mut pending = Vec::with_capacity(CHUNK + 64 * 1024);
-        pending.push(1); // version
-        crypter.update(&prefix, &mut pending)?;
-        Ok(SeipdWriter { inner, crypter, mdc, pending, scratch: Vec::with_capacity(64 * 1024), header_written: false })
-    }
+/// The hashing side of [`write_seipd`]: what the inner layers write is hashed into the MDC and passed on in
+/// chunks to the encrypting thread.
+struct MdcFront {
+    mdc: Hasher,
+    buf: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// Behind a mutex only because sequoia wants its sink `Sync`; one thread uses it.
+    back: Mutex<std::sync::mpsc::Receiver<Vec<u8>>>,
+}
 
-    fn write_header(&mut self) -> io::Result<()> {
-        if !self.header_written {
-            self.inner.write_all(&[0xc0 | TAG_SEIPD])?;
-            self.header_written = true;
-        }
-        Ok(())
-    }
-
-    /// Emits every whole partial-body chunk that is ready.
-    fn flush_chunks(&mut self) -> io::Result<()> {
-        if self.pending.len() < CHUNK {
+impl MdcFront {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
             return Ok(());
         }
-        self.write_header()?;
-        let mut start = 0;
-        while self.pending.len() - start >= CHUNK {
-            self.inner.write_all(&[0xe0 | CHUNK_LOG2])?;
-            self.inner.write_all(&self.pending[start..start + CHUNK])?;
-            start += CHUNK;
-        }
-        self.pending.drain(..start);
-        Ok(())
-    }
-
-    /// Appends the MDC, writes the last chunk with a definite length, and returns the inner writer.
-    pub fn finalize(mut self) -> Result<W, PgpError> {
-        self.mdc.update(&MDC_HEADER);
-        let digest = self.mdc.clone().finish();
-        let mut trailer = Vec::with_capacity(MDC_LEN);
-        trailer.extend_from_slice(&MDC_HEADER);
-        trailer.extend_from_slice(digest.as_bytes());
-        let mut tail = Vec::with_capacity(MDC_LEN);
-        self.crypter.update(&trailer, &mut tail)?;
-        self.crypter.finish(&mut tail)?;
-        self.pending.extend_from_slice(&tail);
-        self.flush_chunks()?;
-        self.write_header()?;
-        let mut len = Vec::with_capacity(5);
-        final_length(self.pending.len(), &mut len)?;
-        self.inner.write_all(&len)?;
-        self.inner.write_all(&self.pending)?;
-        Ok(self.inner)
+        let reused = self.back.lock().ok().and_then(|rx| rx.try_recv().ok());
+        let fresh = reused.unwrap_or_else(|| Vec::with_capacity(PIPE_CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, fresh);
+        let tx = self.tx.as_ref().ok_or_else(|| io::Error::other("the encrypting side has finished"))?;
+        // A send fails only when the encrypting thread stopped on an error; `write_seipd` reports that error.
+        tx.send(chunk).map_err(|_| io::Error::other("the encrypting side stopped"))
     }
 }
 
-impl<W: Write> Write for SeipdWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.mdc.update(buf);
-        self.scratch.clear();
-        self.crypter.update(buf, &mut self.scratch)?;
-        self.pending.extend_from_slice(&self.scratch);
-        self.flush_chunks()?;
-        Ok(buf.len())
+impl Write for MdcFront {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.mdc.update(data);
+        // Writes can be large (sequoia passes on whole partial-body chunks): cut them so that no buffer
+        // grows beyond one pipe chunk.
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = (PIPE_CHUNK - self.buf.len()).min(rest.len());
+            self.buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.buf.len() >= PIPE_CHUNK {
+                self.send()?;
+            }
+        }
+        Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
+}
+
+/// Writes one SEIPD v1 packet to `inner`: header with partial body lengths, version octet, and the CFB
+/// encryption under `session_key` of a random prefix, everything `body` writes, and the MDC.
+///
+/// Two threads share the work, because CFB encryption is one serial chain: this thread runs `body` (the
+/// inner layers) and the SHA-1 of the MDC, a second encrypts and writes. At most a few chunks of 256 KiB are
+/// in flight between them.
+pub fn write_seipd<W: Write + Send>(
+    inner: W,
+    alg: CipherAlgorithm,
+    session_key: &[u8],
+    rng: &mut dyn Rng,
+    body: impl FnOnce(&mut (dyn Write + Send + Sync)) -> Result<(), PgpError>,
+) -> Result<W, PgpError> {
+    let bs = alg.block_size();
+    let crypter = crypter(alg, Mode::Cfb, Direction::Encrypt, session_key, &vec![0u8; bs], Padding::None)?;
+    let mut prefix = Zeroizing::new(vec![0u8; bs + 2]);
+    rng.fill(&mut prefix[..bs])?;
+    prefix[bs] = prefix[bs - 2];
+    prefix[bs + 1] = prefix[bs - 1];
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || encrypt_and_frame(inner, crypter, rx, back_tx));
+        let mut front = MdcFront {
+            mdc: Hasher::new(HashAlgorithm::Sha1),
+            buf: Vec::with_capacity(PIPE_CHUNK),
+            tx: Some(tx),
+            back: Mutex::new(back_rx),
+        };
+        let produced =
+            front.write_all(&prefix).map_err(PgpError::from).and_then(|()| body(&mut front)).and_then(|()| {
+                front.mdc.update(&MDC_HEADER);
+                let digest = front.mdc.clone().finish();
+                front.buf.extend_from_slice(&MDC_HEADER);
+                front.buf.extend_from_slice(digest.as_bytes());
+                front.send().map_err(PgpError::from)
+            });
+        // Closing the channel ends the encrypting side, whatever happened here.
+        front.tx = None;
+        let written = worker.join().map_err(|_| PgpError::Malformed("the encrypting thread panicked".into()))?;
+        // The encrypting side's error explains a failed send better than the send does.
+        let inner = written?;
+        produced.map(|()| inner)
+    })
 }
 
 /// Which symmetric packet a ciphertext came from.
@@ -172,95 +211,174 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Decrypts the body of a SEIPD v1 packet (after its version octet) or of a SED packet into `out`.
+/// Shared record of why a [`SeipdReader`] failed, for callers whose own reader stack (sequoia's) turns our
+/// error into its own on the way up.
+#[derive(Clone, Default)]
+pub struct Failure(Arc<Mutex<Option<String>>>);
+
+impl Failure {
+    fn set(&self, why: &str) {
+        if let Ok(mut f) = self.0.lock() {
+            f.get_or_insert_with(|| why.to_string());
+        }
+    }
+
+    /// Why the integrity check failed, if it did.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|f| f.clone())
+    }
+}
+
+/// Decrypts the body of a SEIPD v1 packet (after its version octet) or of a SED packet as an `io::Read`.
 ///
-/// The candidate whose prefix passes the quick check (the repeated two octets) is used; when none does,
-/// the result is [`PgpError::CannotDecrypt`], exactly as for a wrong key. For SEIPD the MDC is checked at the
-/// end: until this returns `Ok`, what was written to `out` is unauthenticated and must not be released
-/// ([`crate::core::pipeline::Spool`]). Returns the cipher that was used.
+/// The candidate session key whose prefix passes the quick check (the repeated two octets) is used; when
+/// none does, construction fails with [`PgpError::CannotDecrypt`], exactly as for a wrong key. For SEIPD the
+/// last 22 plaintext bytes (the MDC packet) are held back and checked at the end of the input: a mismatch is
+/// an error from `read` (and recorded in [`SeipdReader::failure`]). Everything read before that is
+/// unauthenticated and must not be released until the reader has reached its end without error.
+pub struct SeipdReader<R: Read> {
+    inner: R,
+    crypter: BlockModeCrypter,
+    mdc: Option<Hasher>,
+    held: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+    inbuf: Vec<u8>,
+    done: bool,
+    alg: CipherAlgorithm,
+    failure: Failure,
+}
+
+impl<R: Read> SeipdReader<R> {
+    /// Reads the random prefix from `inner` and picks the session key.
+    pub fn new(container: Container, mut inner: R, candidates: &[Candidate]) -> Result<SeipdReader<R>, PgpError> {
+        let mut first = [0u8; 18];
+        let Some(bs) = candidates.first().map(|c| c.alg.block_size()) else {
+            return Err(PgpError::CannotDecrypt("no session key".into()));
+        };
+        let head_len = read_full(&mut inner, &mut first[..bs + 2])?;
+        if head_len < bs + 2 {
+            return Err(PgpError::Malformed("the encrypted data is shorter than its random prefix".into()));
+        }
+        let mode = match container {
+            Container::SeipdV1 => Mode::Cfb,
+            Container::Sed => Mode::OpenPgpCfbResync,
+        };
+        // Every candidate gets the same treatment, so the choice reveals nothing beyond "this key fits", and
+        // a wrong key fails exactly like a missing one. (All candidates of one message name one cipher in
+        // practice; any of another block size would need another prefix and is skipped.)
+        for c in candidates.iter().filter(|c| c.alg.block_size() == bs) {
+            let mut d = crypter(c.alg, mode, Direction::Decrypt, &c.key, &vec![0u8; bs], Padding::None)?;
+            let mut prefix = Zeroizing::new(Vec::with_capacity(bs + 2));
+            d.update(&first[..bs + 2], &mut prefix)?;
+            if prefix[bs - 2..bs] == prefix[bs..bs + 2] {
+                let mdc = match container {
+                    Container::SeipdV1 => {
+                        let mut h = Hasher::new(HashAlgorithm::Sha1);
+                        h.update(&prefix);
+                        Some(h)
+                    }
+                    Container::Sed => None,
+                };
+                return Ok(SeipdReader {
+                    inner,
+                    crypter: d,
+                    mdc,
+                    held: Vec::with_capacity(READ_CHUNK + MDC_LEN),
+                    out: Vec::with_capacity(READ_CHUNK + MDC_LEN),
+                    pos: 0,
+                    inbuf: vec![0u8; READ_CHUNK],
+                    done: false,
+                    alg: c.alg,
+                    failure: Failure::default(),
+                });
+            }
+        }
+        Err(PgpError::CannotDecrypt("the session key does not fit the encrypted data (wrong key)".into()))
+    }
+
+    /// The cipher in use.
+    pub fn algorithm(&self) -> CipherAlgorithm {
+        self.alg
+    }
+
+    /// A handle on the failure record.
+    pub fn failure(&self) -> Failure {
+        self.failure.clone()
+    }
+
+    fn fail(&self, why: &str) -> io::Error {
+        self.failure.set(why);
+        io::Error::other(PgpError::Integrity(why.to_string()))
+    }
+
+    /// Decrypts the next chunk of input into `out`.
+    fn fill(&mut self) -> io::Result<()> {
+        self.out.clear();
+        self.pos = 0;
+        let n = loop {
+            match self.inner.read(&mut self.inbuf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let hold = if self.mdc.is_some() { MDC_LEN } else { 0 };
+        if n > 0 {
+            self.crypter.update(&self.inbuf[..n], &mut self.held)?;
+            if self.held.len() > hold {
+                let ready = self.held.len() - hold;
+                if let Some(h) = &mut self.mdc {
+                    h.update(&self.held[..ready]);
+                }
+                self.out.extend_from_slice(&self.held[..ready]);
+                self.held.drain(..ready);
+            }
+            return Ok(());
+        }
+        self.done = true;
+        self.crypter.finish(&mut self.held)?;
+        if let Some(mut h) = self.mdc.take() {
+            if self.held.len() != MDC_LEN || self.held[..2] != MDC_HEADER {
+                return Err(self.fail("the modification detection code is missing or truncated"));
+            }
+            h.update(&MDC_HEADER);
+            let want = h.finish();
+            if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), &self.held[2..]).is_err() {
+                return Err(self.fail("the modification detection code does not match: the message was modified"));
+            }
+        } else {
+            self.out.append(&mut self.held);
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for SeipdReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.fill()?;
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Decrypts a whole SEIPD v1 or SED body into `out` (see [`SeipdReader`]); returns the cipher used.
 pub fn decrypt(
     container: Container,
     ciphertext: &mut dyn Read,
     candidates: &[Candidate],
     out: &mut dyn Write,
 ) -> Result<CipherAlgorithm, PgpError> {
-    let mut first = [0u8; 18];
-    let Some(bs) = candidates.first().map(|c| c.alg.block_size()) else {
-        return Err(PgpError::CannotDecrypt("no session key".into()));
-    };
-    let head_len = read_full(ciphertext, &mut first[..bs + 2])?;
-    if head_len < bs + 2 {
-        return Err(PgpError::Malformed("the encrypted data is shorter than its random prefix".into()));
-    }
-    let mode = match container {
-        Container::SeipdV1 => Mode::Cfb,
-        Container::Sed => Mode::OpenPgpCfbResync,
-    };
-    // Pick the candidate by the quick check; all candidates get the same treatment, so the choice reveals
-    // nothing beyond "this key decrypts", and a wrong key fails like a missing one.
-    let mut chosen = None;
-    for c in candidates {
-        let cbs = c.alg.block_size();
-        if cbs + 2 > first.len() {
-            continue;
-        }
-        let mut probe = Vec::with_capacity(cbs + 2);
-        let mut d = crypter(c.alg, mode, Direction::Decrypt, &c.key, &vec![0u8; cbs], Padding::None)?;
-        if cbs != bs {
-            continue;
-        }
-        d.update(&first[..cbs + 2], &mut probe)?;
-        if probe[cbs - 2..cbs] == probe[cbs..cbs + 2] {
-            chosen = Some((c, d, Zeroizing::new(probe)));
-            break;
-        }
-    }
-    let Some((candidate, mut d, prefix)) = chosen else {
-        return Err(PgpError::CannotDecrypt("the session key does not fit the encrypted data (wrong key)".into()));
-    };
-    let mut mdc = Hasher::new(HashAlgorithm::Sha1);
-    mdc.update(&prefix);
-    let check_mdc = container == Container::SeipdV1;
-    // The last 22 plaintext bytes of SEIPD are the MDC packet: always hold them back.
-    let hold = if check_mdc { MDC_LEN } else { 0 };
-    let mut held: Vec<u8> = Vec::with_capacity(hold + 256 * 1024);
-    let mut inbuf = vec![0u8; 256 * 1024];
-    let mut plain = Vec::with_capacity(256 * 1024);
-    loop {
-        let n = match ciphertext.read(&mut inbuf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        plain.clear();
-        d.update(&inbuf[..n], &mut plain)?;
-        held.extend_from_slice(&plain);
-        if held.len() > hold {
-            let ready = held.len() - hold;
-            if check_mdc {
-                mdc.update(&held[..ready]);
-            }
-            out.write_all(&held[..ready])?;
-            held.drain(..ready);
-        }
-    }
-    d.finish(&mut held)?;
-    if check_mdc {
-        if held.len() != MDC_LEN || held[..2] != MDC_HEADER {
-            return Err(PgpError::Integrity("the modification detection code is missing or truncated".into()));
-        }
-        mdc.update(&MDC_HEADER);
-        let want = mdc.finish();
-        if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), &held[2..]).is_err() {
-            return Err(PgpError::Integrity(
-                "the modification detection code does not match: the message was modified".into(),
-            ));
-        }
-    } else {
-        out.write_all(&held)?;
-    }
-    Ok(candidate.alg)
+    let mut r = SeipdReader::new(container, ciphertext, candidates)?;
+    io::copy(&mut r, out)?;
+    Ok(r.algorithm())
 }
 
 #[cfg(test)]
@@ -269,11 +387,13 @@ mod tests {
     use crate::core::rand::SeededRng;
 
     fn seal(alg: CipherAlgorithm, key: &[u8], data: &[u8]) -> Vec<u8> {
-        let mut w = SeipdWriter::new(Vec::new(), alg, key, &mut SeededRng::new(b"prefix")).unwrap();
-        for piece in data.chunks(100_003) {
-            w.write_all(piece).unwrap();
-        }
-        w.finalize().unwrap()
+        write_seipd(Vec::new(), alg, key, &mut SeededRng::new(b"prefix"), |w| {
+            for piece in data.chunks(100_003) {
+                w.write_all(piece)?;
+            }
+            Ok(())
+        })
+        .unwrap()
     }
 
     /// Parses our own framing back: header, partial chunks, final length; returns the body.

@@ -47,10 +47,10 @@ pub fn sign(
 ) -> Result<(), PgpError> {
     policy.check(opts.hash.algorithm(), Usage::Sign, opts.hash_named)?;
     for s in &signers {
-        if let Some(bits) = s.public().mpis().bits() {
-            if super::policy::is_rsa(s.public().pk_algo()) {
-                policy.check_rsa(bits, Usage::Sign)?;
-            }
+        if let Some(bits) = s.public().mpis().bits()
+            && super::policy::is_rsa(s.public().pk_algo())
+        {
+            policy.check_rsa(bits, Usage::Sign)?;
         }
     }
     let hash = pgp_hash(opts.hash).ok_or_else(|| PgpError::Unsupported(format!("{} signatures", opts.hash)))?;

@@ -105,8 +105,8 @@ fn packets(data: &[u8]) -> Result<Vec<(u8, &[u8])>, PgpError> {
 
 fn dearmor(bytes: &[u8]) -> Result<Vec<u8>, PgpError> {
     use std::io::Read;
-    let text = bytes.iter().position(|&b| b & 0x80 != 0).is_none();
-    if !text {
+    let armored = bytes.windows(10).any(|w| w == b"-----BEGIN");
+    if !armored {
         return Ok(bytes.to_vec());
     }
     let mut r = openpgp::armor::Reader::from_bytes(bytes, openpgp::armor::ReaderMode::Tolerant(None));

@@ -19,7 +19,6 @@ use super::keys::{describe, sanitize};
 use super::policy::{self, sequoia_policy};
 use super::{PgpError, from_sequoia};
 use crate::core::compress::Budget;
-use crate::core::pipeline::Spool;
 use crate::core::policy::{Policy, Usage, Weakness};
 use crate::core::verdict::{Format, SignerResult, SignerStatus, Verdict};
 
@@ -185,14 +184,17 @@ pub fn apply(helper: Helper, verdict: &mut Verdict) {
 }
 
 /// Verifies an inline-signed message or a cleartext-signed text read from `input`; the signed content goes
-/// to `content` (a spool, released by the caller when the verdict allows).
+/// to `sink`, a holding place (a [`Spool`] or a private temporary file) that the caller releases only when
+/// the verdict allows.
+///
+/// [`Spool`]: crate::core::pipeline::Spool
 pub fn verify_inline(
     input: impl Read + Send + Sync,
     certs: Vec<Cert>,
     policy: &Policy,
     budget: &Budget,
-    content: Spool,
-) -> Result<(Verdict, Spool), PgpError> {
+    sink: &mut (dyn Write + Send + Sync),
+) -> Result<Verdict, PgpError> {
     let sp = sequoia_policy();
     let helper = Helper::new(certs, policy.clone());
     let mut v = VerifierBuilder::from_reader(input)
@@ -200,11 +202,11 @@ pub fn verify_inline(
         .buffer_size(SEQUOIA_BUFFER)
         .with_policy(&sp, None, helper)
         .map_err(from_sequoia)?;
-    let mut sink = Budgeted::new(content, budget.clone());
-    io::copy(&mut v, &mut sink).map_err(PgpError::from)?;
+    let mut out = Budgeted::new(sink, budget.clone());
+    io::copy(&mut v, &mut out).map_err(PgpError::from)?;
     let mut verdict = Verdict::new(Format::Pgp);
     apply(v.into_helper(), &mut verdict);
-    Ok((verdict.finish(), sink.into_inner()))
+    Ok(verdict.finish())
 }
 
 /// Verifies a detached signature over `data`.

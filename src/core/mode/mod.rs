@@ -9,9 +9,11 @@
 //! [`CoreError::DecryptionFailed`], so that no caller can turn the difference into a padding oracle.
 
 mod block;
+mod ctr;
 mod gcm;
 
 pub use block::BlockModeCrypter;
+pub use ctr::AesCtr;
 pub use gcm::{GCM_NONCE_LEN, GCM_TAG_LEN, GcmDecryptor, GcmEncryptor, GcmKey, gcm_open, gcm_seal};
 
 use super::cipher::{CipherAlgorithm, new_cipher};

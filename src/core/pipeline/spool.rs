@@ -6,8 +6,8 @@
 //! checks pass; otherwise the spool is dropped and its contents wiped.
 //!
 //! Small messages stay in memory (zeroized when dropped, including on growth). Beyond the memory limit the
-//! spool spills to an unlinked temporary file, encrypted under a fresh AES-256 key that lives only in this
-//! process, so plaintext never reaches the disk and nothing is left behind if the process dies.
+//! spool spills to an unlinked temporary file, encrypted (AES-256-CTR) under a fresh key that lives only in
+//! this process, so plaintext never reaches the disk and nothing is left behind if the process dies.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -17,9 +17,8 @@ use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 use super::cipher_io::{CipherReader, CipherWriter};
-use crate::core::cipher::CipherAlgorithm;
 use crate::core::error::CoreError;
-use crate::core::mode::{Direction, Mode, Padding, crypter};
+use crate::core::mode::AesCtr;
 use crate::core::rand::{Rng, SystemRng};
 
 /// Plaintext held back until its integrity is known.
@@ -34,7 +33,7 @@ pub struct Spool {
 struct Spill {
     writer: CipherWriter<File>,
     key: Zeroizing<Vec<u8>>,
-    iv: Vec<u8>,
+    iv: [u8; 16],
 }
 
 impl Spool {
@@ -74,8 +73,9 @@ impl Spool {
         // Unlinked at once: the data lives only as long as this handle.
         std::fs::remove_file(&path)?;
         let key = rng.bytes(32)?;
-        let iv = rng.bytes(16)?.to_vec();
-        let enc = crypter(CipherAlgorithm::Aes256, Mode::Cfb, Direction::Encrypt, &key, &iv, Padding::None)?;
+        let mut iv = [0u8; 16];
+        rng.fill(&mut iv)?;
+        let enc = AesCtr::new(&key, &iv)?;
         let mut writer = CipherWriter::new(file, Box::new(enc));
         writer.write_all(&self.mem)?;
         self.mem = Zeroizing::new(Vec::new());
@@ -90,14 +90,7 @@ impl Spool {
             Some(spill) => {
                 let mut file = spill.writer.finalize()?;
                 file.seek(SeekFrom::Start(0))?;
-                let dec = crypter(
-                    CipherAlgorithm::Aes256,
-                    Mode::Cfb,
-                    Direction::Decrypt,
-                    &spill.key,
-                    &spill.iv,
-                    Padding::None,
-                )?;
+                let dec = AesCtr::new(&spill.key, &spill.iv)?;
                 let mut reader = CipherReader::new(file, Box::new(dec));
                 let copied = io::copy(&mut reader, out)?;
                 if copied != self.len {
@@ -116,14 +109,7 @@ impl Spool {
             Some(spill) => {
                 let mut file = spill.writer.finalize()?;
                 file.seek(SeekFrom::Start(0))?;
-                let dec = crypter(
-                    CipherAlgorithm::Aes256,
-                    Mode::Cfb,
-                    Direction::Decrypt,
-                    &spill.key,
-                    &spill.iv,
-                    Padding::None,
-                )?;
+                let dec = AesCtr::new(&spill.key, &spill.iv)?;
                 Ok(Box::new(CipherReader::new(file, Box::new(dec))))
             }
         }

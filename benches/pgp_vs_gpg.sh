@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# OpenPGP encryption and decryption, gpg and sealpost side by side in one run (issue #3, item 8).
+#
+#   benches/pgp_vs_gpg.sh [SIZE_MIB] [RUNS] [CIPHERS]
+#   benches/pgp_vs_gpg.sh 64 3                          # the figures in docs/performance.md
+#   benches/pgp_vs_gpg.sh 1024 1 AES256                 # peak RSS at 1 GiB
+#
+# One fresh RSA-3072 key (made by gpg, so both tools use the same recipient), a file of SIZE_MIB random MiB,
+# no compression on either side (gpg -z 0; sealpost's default). For each cipher, each tool encrypts and
+# decrypts the file RUNS times; the table shows the median wall-clock seconds, peak RSS, and gpg/sealpost.
+# Every output is checked against the input. Needs gpg, /usr/bin/time (GNU), and a release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-64}
+runs=${2:-3}
+ciphers=${3:-"AES256 AES128 CAST5 3DES IDEA"}
+
+cargo build --release --quiet
+sealpost=$PWD/target/release/sealpost
+work=$(mktemp -d "${TMPDIR:-/tmp}/sealpost-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export GNUPGHOME=$work/gnupg
+mkdir -m 700 "$GNUPGHOME"
+cd "$work"
+
+gpg --batch --passphrase '' --quick-gen-key 'Bench <bench@example.org>' rsa3072 sign,cert never 2>/dev/null
+fpr=$(gpg --with-colons --list-keys bench@example.org | awk -F: '/^fpr/ {print $10; exit}')
+gpg --batch --passphrase '' --quick-add-key "$fpr" rsa3072 encr never 2>/dev/null
+gpg --export bench@example.org > bench.cert
+(umask 077; gpg --batch --export-secret-keys bench@example.org > bench.key)
+head -c "$((size << 20))" /dev/urandom > plain
+
+# Runs "$@" $runs times; prints "median-seconds max-rss-kib".
+measure() {
+  local t
+  for _ in $(seq "$runs"); do
+    rm -f out.tmp
+    /usr/bin/time -f "%e %M" -o t.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
+    cat t.txt
+  done | sort -n | awk '{s[NR]=$1; if ($2>m) m=$2} END {printf "%s %d\n", s[int((NR+1)/2)], m}'
+}
+
+lower() { echo "$1" | tr 'A-Z' 'a-z'; }
+
+echo "gpg: $(gpg --version | head -1); sealpost: $($sealpost --version); ${size} MiB, RSA-3072, median of $runs"
+printf "%-7s | %9s %9s %7s | %9s %9s %7s | %9s %9s\n" cipher "gpg enc" "ours enc" "ratio" "gpg dec" "ours dec" "ratio" "our RSS" "gpg RSS"
+for c in $ciphers; do
+  case $c in 3DES) ours=3des ;; *) ours=$(lower "$c") ;; esac
+  read -r ge gr < <(measure gpg --batch --yes --trust-model always -r bench@example.org --cipher-algo "$c" -z 0 -e -o out.tmp plain)
+  gpg --batch --yes --trust-model always -r bench@example.org --cipher-algo "$c" -z 0 -e -o g.pgp plain
+  read -r gd gdr < <(measure gpg --batch --yes -d -o out.tmp g.pgp)
+  read -r se sr < <(measure "$sealpost" pgp encrypt --recipient bench.cert --cipher "$ours" -o out.tmp plain)
+  "$sealpost" pgp encrypt --recipient bench.cert --cipher "$ours" -o s.pgp plain
+  read -r sd sdr < <(measure "$sealpost" pgp decrypt --key bench.key -o out.tmp s.pgp)
+  # Both directions must really work: each tool decrypts the other's output.
+  gpg --batch --yes -d -o check1 s.pgp 2>/dev/null && cmp -s plain check1
+  "$sealpost" pgp decrypt --key bench.key -o check2 g.pgp 2>/dev/null && cmp -s plain check2
+  rm -f check1 check2
+  rss=$(( (sr > sdr ? sr : sdr) / 1024 ))
+  grss=$(( (gr > gdr ? gr : gdr) / 1024 ))
+  printf "%-7s | %8ss %8ss %6.2fx | %8ss %8ss %6.2fx | %6s MiB %6s MiB\n" "$c" "$ge" "$se" \
+    "$(echo "$ge $se" | awk '{print ($2 > 0) ? $1 / $2 : 0}')" "$gd" "$sd" \
+    "$(echo "$gd $sd" | awk '{print ($2 > 0) ? $1 / $2 : 0}')" "$rss" "$grss"
+done
