@@ -61,6 +61,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             PgpCommand::Verify(a) => pgp::verify_cmd(&a),
             PgpCommand::Encrypt(a) => pgp::encrypt_cmd(&a),
             PgpCommand::Decrypt(a) => pgp::decrypt_cmd(&a),
+            PgpCommand::ListKeys(a) => pgp::list_keys_cmd(&a),
         },
         Command::Smime(cmd) => match cmd {
             SmimeCommand::Sign(_) => not_yet("smime sign", 4),

@@ -8,7 +8,7 @@ use sequoia_openpgp::crypto::Password;
 
 use super::VerdictFailure;
 use super::args::key::{KeyAlgo, KeyGenerate};
-use super::args::pgp::{PgpDecrypt, PgpEncrypt, PgpSign, PgpVerify};
+use super::args::pgp::{PgpDecrypt, PgpEncrypt, PgpListKeys, PgpSign, PgpVerify};
 use super::files::{self as io, Held, Output};
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::compress::{Budget, CompressionAlgorithm};
@@ -209,6 +209,30 @@ pub(super) fn generate_cmd(args: &KeyGenerate) -> anyhow::Result<()> {
         key_path.display(),
         cert_path.display()
     );
+    Ok(())
+}
+
+pub(super) fn list_keys_cmd(args: &PgpListKeys) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let mut all = Vec::new();
+    for p in &args.files {
+        // Secret key files are read as such (and refused when others can read them); certificates as usual.
+        let bytes = io::read_small(p, "key file")?;
+        let certs = read_certs(&bytes).with_context(|| format!("reading {}", p.display()))?;
+        for c in certs {
+            if args.json {
+                all.push(keys::json(&c));
+            } else {
+                for line in keys::list(&c) {
+                    writeln!(out, "{line}")?;
+                }
+            }
+        }
+    }
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+    }
     Ok(())
 }
 

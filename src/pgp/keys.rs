@@ -356,3 +356,28 @@ pub fn list(cert: &Cert) -> Vec<String> {
     }
     out
 }
+
+/// A certificate as JSON for `pgp list-keys --json`: fingerprint, user ids, and each key's fingerprint,
+/// algorithm, size, capabilities and whether its secret is present.
+pub fn json(cert: &Cert) -> serde_json::Value {
+    let p = sequoia_policy();
+    let keys: Vec<serde_json::Value> = cert
+        .keys()
+        .map(|ka| {
+            let flags = ka.with_policy(&p, None).ok().and_then(|v| v.key_flags());
+            serde_json::json!({
+                "fingerprint": ka.key().fingerprint().to_hex(),
+                "keyid": ka.key().keyid().to_hex(),
+                "primary": ka.primary(),
+                "algorithm": ka.key().pk_algo().to_string(),
+                "bits": ka.key().mpis().bits(),
+                "sign": flags.as_ref().is_some_and(|f| f.for_signing()),
+                "certify": flags.as_ref().is_some_and(|f| f.for_certification()),
+                "encrypt": flags.as_ref().is_some_and(|f| f.for_transport_encryption() || f.for_storage_encryption()),
+                "secret": ka.key().has_secret(),
+            })
+        })
+        .collect();
+    let uids: Vec<String> = cert.userids().map(|u| sanitize(&String::from_utf8_lossy(u.userid().value()))).collect();
+    serde_json::json!({ "fingerprint": cert.fingerprint().to_hex(), "userids": uids, "keys": keys })
+}

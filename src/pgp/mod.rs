@@ -101,14 +101,12 @@ impl From<std::io::Error> for PgpError {
 
 /// Converts sequoia's `anyhow` errors, classifying them as well as their type allows.
 pub(crate) fn from_sequoia(err: anyhow::Error) -> PgpError {
-    if let Some(e) = err.downcast_ref::<std::io::Error>() {
-        if let Some(inner) = e.get_ref() {
-            if let Some(p) = inner.downcast_ref::<PgpError>() {
-                return PgpError::Malformed(p.to_string());
-            }
-            if let Some(c) = inner.downcast_ref::<CoreError>() {
-                return PgpError::Malformed(c.to_string());
-            }
+    if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|e| e.get_ref()) {
+        if let Some(p) = inner.downcast_ref::<PgpError>() {
+            return PgpError::Malformed(p.to_string());
+        }
+        if let Some(c) = inner.downcast_ref::<CoreError>() {
+            return PgpError::Malformed(c.to_string());
         }
     }
     match err.downcast::<PgpError>() {

@@ -229,6 +229,47 @@ impl Failure {
     }
 }
 
+/// SHA-1 of the MDC on a thread of its own, so that hashing overlaps decryption and the parsing of what
+/// was decrypted. Chunks are copied to it through a bounded channel.
+struct MdcThread {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    handle: Option<std::thread::JoinHandle<Hasher>>,
+}
+
+impl MdcThread {
+    fn start(mut hasher: Hasher) -> MdcThread {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let handle = std::thread::spawn(move || {
+            for chunk in rx {
+                hasher.update(&chunk);
+            }
+            hasher
+        });
+        MdcThread { tx: Some(tx), handle: Some(handle) }
+    }
+
+    fn update(&mut self, data: &[u8]) -> io::Result<()> {
+        let tx = self.tx.as_ref().ok_or_else(|| io::Error::other("the MDC has been finished"))?;
+        tx.send(data.to_vec()).map_err(|_| io::Error::other("the MDC thread stopped"))
+    }
+
+    fn finish(mut self) -> io::Result<Hasher> {
+        self.tx = None;
+        let handle = self.handle.take().ok_or_else(|| io::Error::other("the MDC has been finished"))?;
+        handle.join().map_err(|_| io::Error::other("the MDC thread panicked"))
+    }
+}
+
+impl Drop for MdcThread {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread; joining keeps no thread behind an abandoned reader.
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 /// Decrypts the body of a SEIPD v1 packet (after its version octet) or of a SED packet as an `io::Read`.
 ///
 /// The candidate session key whose prefix passes the quick check (the repeated two octets) is used; when
@@ -239,7 +280,7 @@ impl Failure {
 pub struct SeipdReader<R: Read> {
     inner: R,
     crypter: BlockModeCrypter,
-    mdc: Option<Hasher>,
+    mdc: Option<MdcThread>,
     held: Vec<u8>,
     out: Vec<u8>,
     pos: usize,
@@ -276,7 +317,7 @@ impl<R: Read> SeipdReader<R> {
                     Container::SeipdV1 => {
                         let mut h = Hasher::new(HashAlgorithm::Sha1);
                         h.update(&prefix);
-                        Some(h)
+                        Some(MdcThread::start(h))
                     }
                     Container::Sed => None,
                 };
@@ -329,7 +370,7 @@ impl<R: Read> SeipdReader<R> {
             if self.held.len() > hold {
                 let ready = self.held.len() - hold;
                 if let Some(h) = &mut self.mdc {
-                    h.update(&self.held[..ready]);
+                    h.update(&self.held[..ready])?;
                 }
                 self.out.extend_from_slice(&self.held[..ready]);
                 self.held.drain(..ready);
@@ -338,7 +379,8 @@ impl<R: Read> SeipdReader<R> {
         }
         self.done = true;
         self.crypter.finish(&mut self.held)?;
-        if let Some(mut h) = self.mdc.take() {
+        if let Some(h) = self.mdc.take() {
+            let mut h = h.finish()?;
             if self.held.len() != MDC_LEN || self.held[..2] != MDC_HEADER {
                 return Err(self.fail("the modification detection code is missing or truncated"));
             }

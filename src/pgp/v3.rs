@@ -153,10 +153,10 @@ pub fn read_v3_secret_keys(bytes: &[u8]) -> Result<Vec<V3Key>, PgpError> {
                 keys.push(V3Key { keyid, userid: None, key: CoreRsaKey::new(Arc::new(core), public.into()) });
             }
             13 => {
-                if let Some(last) = keys.last_mut() {
-                    if last.userid.is_none() {
-                        last.userid = Some(super::keys::sanitize(&String::from_utf8_lossy(body)));
-                    }
+                if let Some(last) = keys.last_mut()
+                    && last.userid.is_none()
+                {
+                    last.userid = Some(super::keys::sanitize(&String::from_utf8_lossy(body)));
                 }
             }
             _ => {}

@@ -103,15 +103,15 @@ impl Helper {
         r.hash = Some(hash_name(hash));
         r.key_bits = bits;
         r.key_algorithm = Some(pk.to_string().to_lowercase());
-        if let Some(h) = policy::hash(hash) {
-            if let Ok(a) = self.policy.check(h.algorithm(), Usage::Verify, false) {
-                r.weak.extend(a.weak);
-            }
+        if let Some(h) = policy::hash(hash)
+            && let Ok(a) = self.policy.check(h.algorithm(), Usage::Verify, false)
+        {
+            r.weak.extend(a.weak);
         }
-        if let (true, Some(b)) = (policy::is_rsa(pk), bits) {
-            if let Ok(a) = self.policy.check_rsa(b, Usage::Verify) {
-                r.weak.extend(a.weak);
-            }
+        if let (true, Some(b)) = (policy::is_rsa(pk), bits)
+            && let Ok(a) = self.policy.check_rsa(b, Usage::Verify)
+        {
+            r.weak.extend(a.weak);
         }
     }
 }

@@ -17,6 +17,20 @@ pub enum PgpCommand {
     Encrypt(PgpEncrypt),
     /// Decrypt, verifying inner signatures; no plaintext is written before the integrity check passes.
     Decrypt(PgpDecrypt),
+    /// List the keys, user ids and fingerprints in certificate or key files.
+    ListKeys(PgpListKeys),
+}
+
+/// `pgp list-keys`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sealpost pgp list-keys alice.cert\n  sealpost pgp list-keys --json keyring.asc")]
+pub struct PgpListKeys {
+    /// Certificate or key files (armored or binary, single keys or keyrings).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pgp sign`.
