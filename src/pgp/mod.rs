@@ -74,6 +74,21 @@ impl PgpError {
         }
     }
 
+    /// A copy of this error's kind and message (errors travel through sequoia by reference).
+    pub fn same_kind(&self) -> PgpError {
+        match self {
+            PgpError::Malformed(m) => PgpError::Malformed(m.clone()),
+            PgpError::NoUsableKey(m) => PgpError::NoUsableKey(m.clone()),
+            PgpError::Passphrase(m) => PgpError::Passphrase(m.clone()),
+            PgpError::CannotDecrypt(m) => PgpError::CannotDecrypt(m.clone()),
+            PgpError::Integrity(m) => PgpError::Integrity(m.clone()),
+            PgpError::Unauthenticated => PgpError::Unauthenticated,
+            PgpError::Unsupported(m) => PgpError::Unsupported(m.clone()),
+            PgpError::Core(c) if c.is_verdict() => PgpError::Integrity(c.to_string()),
+            PgpError::Core(c) => PgpError::Malformed(c.to_string()),
+        }
+    }
+
     /// Wraps a sequoia error as malformed input, keeping its message.
     pub fn malformed(err: impl std::fmt::Display) -> PgpError {
         PgpError::Malformed(err.to_string())
@@ -103,7 +118,7 @@ impl From<std::io::Error> for PgpError {
 pub(crate) fn from_sequoia(err: anyhow::Error) -> PgpError {
     if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|e| e.get_ref()) {
         if let Some(p) = inner.downcast_ref::<PgpError>() {
-            return PgpError::Malformed(p.to_string());
+            return p.same_kind();
         }
         if let Some(c) = inner.downcast_ref::<CoreError>() {
             return PgpError::Malformed(c.to_string());
