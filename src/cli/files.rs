@@ -77,6 +77,11 @@ pub fn read_passphrase(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     Ok(Zeroizing::new(line.to_vec()))
 }
 
+/// True when `path` exists and is not a regular file (or a directory): a device, a FIFO, a socket.
+fn is_special(path: &Path) -> bool {
+    fs::metadata(path).map(|m| !m.is_file() && !m.is_dir()).unwrap_or(false)
+}
+
 /// Where a command's result goes. A file is written under a temporary name beside it and renamed into
 /// place by [`Output::commit`]; if the command fails, the temporary file is removed and OUT never appears.
 pub struct Output {
@@ -99,6 +104,12 @@ impl Output {
                 temp: None,
                 writer: Box::new(BufWriter::with_capacity(256 * 1024, io::stdout())),
             }),
+            Some(p) if is_special(p) => {
+                // A device, FIFO or socket (`-o /dev/null`, a named pipe): write to it directly. Renaming a
+                // temporary file over it would replace the device node itself.
+                let f = OpenOptions::new().write(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
+                Ok(Output { target: None, temp: None, writer: Box::new(BufWriter::with_capacity(256 * 1024, f)) })
+            }
             Some(p) => {
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
@@ -153,16 +164,18 @@ pub const SPOOL_MEMORY: usize = 4 << 20;
 pub enum Held {
     /// OUT is a file.
     File(Output),
-    /// OUT is standard output.
-    Spool(Spool),
+    /// OUT is standard output (`None`) or a device or pipe.
+    Spool(Spool, Option<PathBuf>),
 }
 
 impl Held {
     /// A holding place for OUT (`None` or `-`: standard output).
     pub fn open(path: Option<&Path>) -> anyhow::Result<Held> {
         match path {
-            None => Ok(Held::Spool(Spool::new(SPOOL_MEMORY))),
-            Some(p) if p == Path::new("-") => Ok(Held::Spool(Spool::new(SPOOL_MEMORY))),
+            None => Ok(Held::Spool(Spool::new(SPOOL_MEMORY), None)),
+            Some(p) if p == Path::new("-") => Ok(Held::Spool(Spool::new(SPOOL_MEMORY), None)),
+            // Nothing can be held back inside a device or a pipe: hold it in a spool, write it on release.
+            Some(p) if is_special(p) => Ok(Held::Spool(Spool::new(SPOOL_MEMORY), Some(p.to_path_buf()))),
             Some(p) => Ok(Held::File(Output::open(Some(p), true)?)),
         }
     }
@@ -171,7 +184,7 @@ impl Held {
     pub fn writer(&mut self) -> &mut (dyn Write + Send + Sync) {
         match self {
             Held::File(o) => o.writer(),
-            Held::Spool(s) => s,
+            Held::Spool(s, _) => s,
         }
     }
 
@@ -179,11 +192,10 @@ impl Held {
     pub fn release(self) -> anyhow::Result<()> {
         match self {
             Held::File(o) => o.commit(),
-            Held::Spool(s) => {
-                let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-                s.release(&mut out).context("writing the output")?;
-                out.flush().context("writing the output")?;
-                Ok(())
+            Held::Spool(s, target) => {
+                let mut out = Output::open(target.as_deref(), false)?;
+                s.release(out.writer()).context("writing the output")?;
+                out.commit()
             }
         }
     }
