@@ -179,6 +179,13 @@ pub fn decrypt(
                 return decrypt_seipdv2(rewind.replay()?, decryptors, opts, policy, sink);
             }
             Packet::Unknown(u) if u.tag() == Tag::SED => break (pp, Container::Sed),
+            Packet::Unknown(u) if u.tag() == Tag::AED => {
+                return Err(PgpError::Unsupported(
+                    "AEAD Encrypted Data packets (tag 20: the pre-standard OCB/EAX format of GnuPG 2.3+ and \
+                     `rnp --aead`); RFC 9580 replaced them with SEIPD v2"
+                        .into(),
+                ));
+            }
             Packet::Literal(_) | Packet::CompressedData(_) | Packet::OnePassSig(_) | Packet::Signature(_) => {
                 return Err(PgpError::Malformed(
                     "the message is not encrypted (it is signed or literal data; use `pgp verify`)".into(),

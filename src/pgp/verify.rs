@@ -177,8 +177,13 @@ impl<W: Write> Write for Budgeted<W> {
 /// Fills in a verdict's signers and compression from a finished helper.
 pub fn apply(helper: Helper, verdict: &mut Verdict) {
     if let Some(c) = helper.compression.first() {
-        verdict.algorithms.compression =
-            Some(policy::compression(*c).map(|c| c.name().to_string()).unwrap_or_else(|| c.to_string().to_lowercase()));
+        // OpenPGP's own names, as `--compress` takes them.
+        verdict.algorithms.compression = Some(match c {
+            PgpCompression::Zip => "zip".to_string(),
+            PgpCompression::Zlib => "zlib".to_string(),
+            PgpCompression::BZip2 => "bzip2".to_string(),
+            other => other.to_string().to_lowercase(),
+        });
     }
     verdict.signers = helper.signers;
 }
