@@ -107,7 +107,8 @@ impl Output {
             Some(p) if is_special(p) => {
                 // A device, FIFO or socket (`-o /dev/null`, a named pipe): write to it directly. Renaming a
                 // temporary file over it would replace the device node itself.
-                let f = OpenOptions::new().write(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
+                let f =
+                    OpenOptions::new().write(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
                 Ok(Output { target: None, temp: None, writer: Box::new(BufWriter::with_capacity(256 * 1024, f)) })
             }
             Some(p) => {
