@@ -19,14 +19,16 @@ fn stderr(out: &Output) -> String {
 
 /// Every group and verb named in CONTRACT.md, with the issue that implements it (0: implemented here).
 const VERBS: &[(&[&str], u32)] = &[
-    (&["key", "generate"], 3),
+    // `--type pgp` works; `--type x509` is issue #4, and the help says so.
+    (&["key", "generate"], 4),
     (&["key", "import"], 6),
     (&["key", "list"], 6),
     (&["key", "export"], 6),
-    (&["pgp", "sign"], 3),
-    (&["pgp", "verify"], 3),
-    (&["pgp", "encrypt"], 3),
-    (&["pgp", "decrypt"], 3),
+    (&["pgp", "sign"], 0),
+    (&["pgp", "verify"], 0),
+    (&["pgp", "encrypt"], 0),
+    (&["pgp", "decrypt"], 0),
+    (&["pgp", "list-keys"], 0),
     (&["smime", "sign"], 4),
     (&["smime", "verify"], 4),
     (&["smime", "encrypt"], 4),
@@ -79,15 +81,10 @@ fn unfinished_verbs_exit_2_with_one_line() {
     std::fs::write(&f, b"x").unwrap();
     let f = f.to_str().unwrap();
     let cases: &[(&[&str], u32)] = &[
-        (&["key", "generate", "--type", "pgp", "--uid", "A <a@b>", "--output", f], 3),
         (&["key", "generate", "--type", "x509", "--uid", "A <a@b>", "--output", f], 4),
         (&["key", "import", f], 6),
         (&["key", "list"], 6),
         (&["key", "export", "a@b"], 6),
-        (&["pgp", "sign", "--key", f, f], 3),
-        (&["pgp", "verify", "--cert", f, f], 3),
-        (&["pgp", "encrypt", "--recipient", f, f], 3),
-        (&["pgp", "decrypt", "--key", f, f], 3),
         (&["smime", "sign", "--cert", f, "--key", f, f], 4),
         (&["smime", "verify", f], 4),
         (&["smime", "encrypt", "--recipient", f, f], 4),

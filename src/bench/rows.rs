@@ -193,6 +193,7 @@ impl RowSpec {
                     CipherAlgorithm::Des => "des",
                     CipherAlgorithm::TripleDes => "des-ede3",
                     CipherAlgorithm::Cast5 => "cast5",
+                    CipherAlgorithm::Blowfish => "bf",
                     CipherAlgorithm::Aes128 => "aes-128",
                     CipherAlgorithm::Aes192 => "aes-192",
                     CipherAlgorithm::Aes256 => "aes-256",

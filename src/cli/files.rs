@@ -159,12 +159,15 @@ impl Drop for Output {
 /// Memory a plaintext spool may use before it spills to its private (encrypted, unlinked) file.
 pub const SPOOL_MEMORY: usize = 4 << 20;
 
-/// Where plaintext waits for its verdict: a private (0600) temporary file beside OUT, renamed into place
-/// only on [`Held::release`], or, for standard output, a [`Spool`] released to it. Dropped unreleased, it
-/// leaves nothing behind.
+/// Where plaintext waits for its verdict. For a file OUT: an unnamed file (`O_TMPFILE`, mode 0600) in OUT's
+/// directory, given a name only by [`Held::release`], so that nothing is visible on disk, not even after a
+/// crash or a kill, unless the verdict allowed it (where the file system has no `O_TMPFILE`, a hidden 0600
+/// file renamed on release). For standard output, a device or a pipe: a [`Spool`] released to it.
 pub enum Held {
-    /// OUT is a file.
+    /// OUT is a file system without O_TMPFILE: a named temporary file.
     File(Output),
+    /// OUT is a file: an unnamed file, linked to OUT on release.
+    Unnamed(Unnamed),
     /// OUT is standard output (`None`) or a device or pipe.
     Spool(Spool, Option<PathBuf>),
 }
@@ -177,7 +180,10 @@ impl Held {
             Some(p) if p == Path::new("-") => Ok(Held::Spool(Spool::new(SPOOL_MEMORY), None)),
             // Nothing can be held back inside a device or a pipe: hold it in a spool, write it on release.
             Some(p) if is_special(p) => Ok(Held::Spool(Spool::new(SPOOL_MEMORY), Some(p.to_path_buf()))),
-            Some(p) => Ok(Held::File(Output::open(Some(p), true)?)),
+            Some(p) => match Unnamed::create(p) {
+                Ok(u) => Ok(Held::Unnamed(u)),
+                Err(_) => Ok(Held::File(Output::open(Some(p), true)?)),
+            },
         }
     }
 
@@ -185,6 +191,7 @@ impl Held {
     pub fn writer(&mut self) -> &mut (dyn Write + Send + Sync) {
         match self {
             Held::File(o) => o.writer(),
+            Held::Unnamed(u) => &mut u.writer,
             Held::Spool(s, _) => s,
         }
     }
@@ -193,12 +200,49 @@ impl Held {
     pub fn release(self) -> anyhow::Result<()> {
         match self {
             Held::File(o) => o.commit(),
+            Held::Unnamed(u) => u.link(),
             Held::Spool(s, target) => {
                 let mut out = Output::open(target.as_deref(), false)?;
                 s.release(out.writer()).context("writing the output")?;
                 out.commit()
             }
         }
+    }
+}
+
+/// An unnamed file in OUT's directory (Linux `O_TMPFILE`): it has no name until [`Unnamed::link`].
+pub struct Unnamed {
+    writer: BufWriter<File>,
+    target: PathBuf,
+}
+
+impl Unnamed {
+    fn create(target: &Path) -> std::io::Result<Unnamed> {
+        use rustix::fs::{CWD, Mode, OFlags, openat};
+        let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let fd = openat(CWD, dir, OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))?;
+        Ok(Unnamed { writer: BufWriter::with_capacity(256 * 1024, File::from(fd)), target: target.to_path_buf() })
+    }
+
+    /// Gives the file its name: linked under a hidden temporary name, then renamed over OUT (atomic).
+    fn link(self) -> anyhow::Result<()> {
+        use rustix::fs::{AtFlags, CWD, linkat};
+        use std::os::fd::AsRawFd;
+        let file = self.writer.into_inner().map_err(|e| e.into_error()).context("writing the output")?;
+        let dir = self.target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = self.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+        let mut suffix = [0u8; 6];
+        getrandom::fill(&mut suffix).map_err(|e| anyhow::anyhow!("getrandom: {e}"))?;
+        let tag: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+        let temp = dir.join(format!(".{name}.sealpost-{tag}"));
+        let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        linkat(CWD, proc_path.as_str(), CWD, &temp, AtFlags::SYMLINK_FOLLOW)
+            .with_context(|| format!("cannot create {}", self.target.display()))?;
+        if let Err(e) = fs::rename(&temp, &self.target) {
+            let _ = fs::remove_file(&temp);
+            return Err(e).with_context(|| format!("cannot create {}", self.target.display()));
+        }
+        Ok(())
     }
 }
 

@@ -110,7 +110,7 @@ fn cipher_choice(name: Option<&String>) -> anyhow::Result<(CipherAlgorithm, bool
         None => Ok((CipherAlgorithm::Aes256, false)),
         Some(n) => {
             let c = CipherAlgorithm::from_name(n)
-                .filter(|c| *c != CipherAlgorithm::Des)
+                .filter(|c| !matches!(c, CipherAlgorithm::Des | CipherAlgorithm::Blowfish))
                 .with_context(|| format!("unknown cipher {n:?} (aes256, aes192, aes128, 3des, cast5, idea)"))?;
             Ok((c, true))
         }

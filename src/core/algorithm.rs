@@ -103,6 +103,7 @@ registry! {
     Des => { "des", "DES", BlockCipher, None, Some("1.3.14.3.2.7"), (64, 64), Some(8), None, Broken },
     TripleDes => { "3des", "TripleDES (DES-EDE3)", BlockCipher, Some(2), Some("1.2.840.113549.3.7"), (192, 192), Some(8), None, Legacy },
     Cast5 => { "cast5", "CAST5 (CAST-128)", BlockCipher, Some(3), Some("1.2.840.113533.7.66.10"), (40, 128), Some(8), None, Legacy },
+    Blowfish => { "blowfish", "Blowfish", BlockCipher, Some(4), None, (128, 128), Some(8), None, Legacy },
     Aes128 => { "aes128", "AES-128", BlockCipher, Some(7), Some("2.16.840.1.101.3.4.1.2"), (128, 128), Some(16), None, Modern },
     Aes192 => { "aes192", "AES-192", BlockCipher, Some(8), Some("2.16.840.1.101.3.4.1.22"), (192, 192), Some(16), None, Modern },
     Aes256 => { "aes256", "AES-256", BlockCipher, Some(9), Some("2.16.840.1.101.3.4.1.42"), (256, 256), Some(16), None, Modern },

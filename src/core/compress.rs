@@ -92,7 +92,7 @@ impl Budget {
     }
 
     /// Charges `n` output bytes of a layer that has now read `layer_in` and produced `layer_out` bytes.
-    fn charge(&self, n: u64, layer_in: u64, layer_out: u64) -> Result<(), CoreError> {
+    pub fn charge(&self, n: u64, layer_in: u64, layer_out: u64) -> Result<(), CoreError> {
         let total = self.0.used.fetch_add(n, Ordering::Relaxed).saturating_add(n);
         if total > self.0.max_output {
             return Err(CoreError::BudgetExceeded(format!(

@@ -111,3 +111,79 @@ pub fn decryptor_for(key: &Key<SecretParts, UnspecifiedRole>) -> Result<Box<dyn 
     }
     Ok(Box::new(key.clone().into_keypair().map_err(super::from_sequoia)?))
 }
+
+/// Unlocks a secret key whose encrypted secret numbers sequoia refuses to parse because they are not
+/// minimally encoded (GnuPG 2.1.5 wrote MPIs with leading zero octets): the same S2K and CFB decryption and
+/// the same checksum as RFC 9580 section 5.5.3, with a parser that tolerates the leading zeros. Only the
+/// CFB-protected form (not AEAD) exists in keys of that age. Returns the key with its secret in the clear.
+#[allow(deprecated)] // ElGamal's identifiers are deprecated in sequoia; old keys use them.
+pub fn unlock_leniently(
+    key: &Key<SecretParts, UnspecifiedRole>,
+    password: &openpgp::crypto::Password,
+) -> Result<Key<SecretParts, UnspecifiedRole>, PgpError> {
+    use openpgp::crypto::mpi::ProtectedMPI;
+    use openpgp::types::PublicKeyAlgorithm as Pk;
+
+    use crate::core::digest::{HashAlgorithm, digest};
+    use crate::core::mode::{Direction, Mode, Padding, process};
+
+    let Some(openpgp::packet::key::SecretKeyMaterial::Encrypted(enc)) = key.optional_secret() else {
+        return Err(PgpError::Malformed("the secret key is not encrypted".into()));
+    };
+    if enc.aead_algo().is_some() {
+        return Err(PgpError::Unsupported("lenient unlocking of AEAD-protected keys".into()));
+    }
+    let alg = super::policy::cipher(enc.algo())
+        .ok_or_else(|| PgpError::Unsupported(format!("secret keys protected with {}", enc.algo())))?;
+    let kek = enc.s2k().derive_key(password, alg.key_size()).map_err(super::from_sequoia)?;
+    let ct = enc.ciphertext().map_err(super::from_sequoia)?;
+    let bs = alg.block_size();
+    if ct.len() < bs {
+        return Err(PgpError::Malformed("the encrypted secret key is truncated".into()));
+    }
+    let plain = zeroize::Zeroizing::new(
+        process(alg, Mode::Cfb, Direction::Decrypt, &kek, &ct[..bs], Padding::None, &ct[bs..])
+            .map_err(PgpError::Core)?,
+    );
+    let (secret, ok) = match enc.checksum().unwrap_or(mpi::SecretKeyChecksum::SHA1) {
+        mpi::SecretKeyChecksum::SHA1 => {
+            let cut = plain.len().saturating_sub(20);
+            (&plain[..cut], digest(HashAlgorithm::Sha1, &plain[..cut]).as_bytes() == &plain[cut..])
+        }
+        mpi::SecretKeyChecksum::Sum16 => {
+            let cut = plain.len().saturating_sub(2);
+            let sum = plain[..cut].iter().fold(0u16, |s, &b| s.wrapping_add(u16::from(b)));
+            (&plain[..cut], plain[cut..] == sum.to_be_bytes())
+        }
+    };
+    if !ok {
+        return Err(PgpError::Passphrase(format!("wrong passphrase for the secret key {}", key.keyid())));
+    }
+    // MPIs: a two-octet bit count, then the octets; leading zero octets tolerated (and dropped).
+    let mut rest = secret;
+    let mut next = || -> Result<ProtectedMPI, PgpError> {
+        let [hi, lo, tail @ ..] = rest else {
+            return Err(PgpError::Malformed("the secret key's numbers are truncated".into()));
+        };
+        let len = (usize::from(*hi) << 8 | usize::from(*lo)).div_ceil(8);
+        if tail.len() < len {
+            return Err(PgpError::Malformed("the secret key's numbers are truncated".into()));
+        }
+        let v = &tail[..len];
+        rest = &tail[len..];
+        let first = v.iter().position(|&b| b != 0).unwrap_or(v.len());
+        Ok(ProtectedMPI::from(&v[first..]))
+    };
+    let material = match key.pk_algo() {
+        Pk::RSAEncryptSign | Pk::RSAEncrypt | Pk::RSASign => {
+            mpi::SecretKeyMaterial::RSA { d: next()?, p: next()?, q: next()?, u: next()? }
+        }
+        Pk::DSA => mpi::SecretKeyMaterial::DSA { x: next()? },
+        Pk::ElGamalEncrypt | Pk::ElGamalEncryptSign => mpi::SecretKeyMaterial::ElGamal { x: next()? },
+        Pk::EdDSA => mpi::SecretKeyMaterial::EdDSA { scalar: next()? },
+        Pk::ECDSA => mpi::SecretKeyMaterial::ECDSA { scalar: next()? },
+        Pk::ECDH => mpi::SecretKeyMaterial::ECDH { scalar: next()? },
+        other => return Err(PgpError::Unsupported(format!("lenient unlocking of {other} keys"))),
+    };
+    Ok(key.clone().add_secret(material.into()).0)
+}

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 use super::keys::{KeyDecryptor, SecretKeys};
 use super::policy::{self, sequoia_policy};
 use super::seipd::{Candidate, Container, SeipdReader};
-use super::verify::{self, Budgeted, Helper, SEQUOIA_BUFFER};
+use super::verify::{self, Helper, SEQUOIA_BUFFER};
 use super::{PgpError, from_sequoia};
 use crate::core::compress::Budget;
 use crate::core::policy::Policy;
@@ -108,40 +108,69 @@ impl Read for Passthrough {
     }
 }
 
+/// What the ESK packets gave.
+#[derive(Default)]
+struct SessionKeys {
+    /// Keys for ciphers the core implements.
+    candidates: Vec<Candidate>,
+    /// How each was obtained ("public-key", "password").
+    how: Vec<&'static str>,
+    /// A session key was recovered for a cipher only sequoia implements (Blowfish, Twofish, Camellia).
+    foreign: bool,
+    /// Why keys that match a recipient could not be used.
+    notes: Vec<String>,
+}
+
 /// Session keys we could recover, from every PKESK and SKESK we can open.
-fn candidates(
+fn session_keys(
     pkesks: &[PKESK],
     skesks: &[SKESK],
     decryptors: &mut [KeyDecryptor],
     passwords: &[Password],
-) -> (Vec<Candidate>, Vec<&'static str>) {
-    let mut out = Vec::new();
-    let mut how = Vec::new();
-    let mut push = |algo: PgpSymmetric, sk: &SessionKey, kind: &'static str| {
-        if let Some(alg) = policy::cipher(algo).filter(|a| sk.len() == a.key_size()) {
-            out.push(Candidate { alg, key: Zeroizing::new(sk.to_vec()) });
-            how.push(kind);
-        }
-    };
+) -> SessionKeys {
+    let mut found = SessionKeys::default();
+    let push =
+        |found: &mut SessionKeys, algo: PgpSymmetric, sk: &SessionKey, kind: &'static str| match policy::cipher(algo) {
+            Some(alg) if sk.len() == alg.key_size() => {
+                found.candidates.push(Candidate { alg, key: Zeroizing::new(sk.to_vec()) });
+                found.how.push(kind);
+            }
+            Some(_) => {}
+            None => found.foreign = true,
+        };
     for pkesk in pkesks {
         let wildcard = pkesk.recipient().is_none_or(|r| matches!(r, KeyHandle::KeyID(id) if id.is_wildcard()));
         for (id, d) in decryptors.iter_mut() {
             let matches = wildcard || pkesk.recipient().is_some_and(|r| r.aliases(KeyHandle::from(id.clone())));
-            if let (true, Some((Some(algo), sk))) =
-                (matches, matches.then(|| pkesk.decrypt(d.as_mut(), None)).flatten())
-            {
-                push(algo, &sk, "public-key");
+            if !matches {
+                continue;
+            }
+            match pkesk.decrypt(d.as_mut(), None) {
+                Some((Some(algo), sk)) => push(&mut found, algo, &sk, "public-key"),
+                Some((None, _)) => {}
+                None if !wildcard && is_elgamal(d.public().pk_algo()) => {
+                    found.notes.push(format!("the key {id} is ElGamal, which sealpost cannot decrypt yet (issue #10)"))
+                }
+                None => {}
             }
         }
     }
     for skesk in skesks {
         for pw in passwords {
             if let Ok((Some(algo), sk)) = skesk.decrypt(pw) {
-                push(algo, &sk, "password");
+                push(&mut found, algo, &sk, "password");
             }
         }
     }
-    (out, how)
+    found
+}
+
+#[allow(deprecated)] // ElGamal's identifiers are deprecated in sequoia; naming it is the point here.
+fn is_elgamal(pk: openpgp::types::PublicKeyAlgorithm) -> bool {
+    matches!(
+        pk,
+        openpgp::types::PublicKeyAlgorithm::ElGamalEncrypt | openpgp::types::PublicKeyAlgorithm::ElGamalEncryptSign
+    )
 }
 
 /// Decrypts a message read from `input` with `keys` (and/or passwords), verifying inner signatures, and
@@ -176,7 +205,7 @@ pub fn decrypt(
             Packet::SEIP(s) if s.version() == 1 => break (pp, Container::SeipdV1),
             Packet::SEIP(_) => {
                 drop(pp);
-                return decrypt_seipdv2(rewind.replay()?, decryptors, opts, policy, sink);
+                return decrypt_with_sequoia(rewind.replay()?, decryptors, opts, policy, sink, Integrity::Aead);
             }
             Packet::Unknown(u) if u.tag() == Tag::SED => break (pp, Container::Sed),
             Packet::Unknown(u) if u.tag() == Tag::AED => {
@@ -200,22 +229,41 @@ pub fn decrypt(
         }
         ppr = pp.recurse().map_err(from_sequoia)?.1;
     };
-    rewind.stop();
     if container == Container::Sed && !opts.allow_unauthenticated {
         return Err(PgpError::Unauthenticated);
     }
-    let (cands, how) = candidates(&pkesks, &skesks, &mut decryptors, &opts.passwords);
-    if cands.is_empty() {
+    let found = session_keys(&pkesks, &skesks, &mut decryptors, &opts.passwords);
+    if found.candidates.is_empty() && found.foreign && container == Container::SeipdV1 {
+        // Blowfish, Twofish, Camellia: sequoia decrypts those, from the start of the message.
+        drop(pp);
+        return decrypt_with_sequoia(rewind.replay()?, decryptors, opts, policy, sink, Integrity::Mdc);
+    }
+    rewind.stop();
+    if found.candidates.is_empty() {
         let ids: Vec<String> = pkesks.iter().filter_map(|p| p.recipient().map(|r| r.to_string())).collect();
-        let why = if ids.is_empty() {
+        let mut why = if found.foreign {
+            "the message uses a cipher sealpost does not implement for this packet type".to_string()
+        } else if ids.is_empty() {
             "no key or password fits".to_string()
         } else {
             format!("encrypted to {}; none of the given keys or passwords fits", ids.join(", "))
         };
+        for n in &found.notes {
+            why.push_str("; ");
+            why.push_str(n);
+        }
         return Err(PgpError::CannotDecrypt(why));
     }
+    let (cands, how) = (found.candidates, found.how);
 
-    let reader = SeipdReader::new(container, pp, &cands)?;
+    // The ciphertext length the header states, if it states one (SEIPD bodies start with a version octet).
+    let expected = match pp.header().length() {
+        openpgp::packet::header::BodyLength::Full(n) => {
+            Some(u64::from(*n).saturating_sub(u64::from(container == Container::SeipdV1)))
+        }
+        _ => None,
+    };
+    let reader = SeipdReader::new(container, pp, &cands, expected)?;
     let used = reader.algorithm();
     let failure = reader.failure();
 
@@ -235,23 +283,16 @@ pub fn decrypt(
         }
     }
 
-    let sp = sequoia_policy();
-    let helper = Helper::new(opts.verify_with.clone(), policy.clone());
     let integrity = |e: PgpError| match failure.get() {
         Some(why) => PgpError::Integrity(why),
         None => e,
     };
-    let mut v = openpgp::parse::stream::VerifierBuilder::from_reader(reader)
-        .map_err(|e| integrity(from_sequoia(e)))?
-        .buffer_size(SEQUOIA_BUFFER)
-        .with_policy(&sp, None, helper)
-        .map_err(|e| integrity(from_sequoia(e)))?;
-    let mut out = Budgeted::new(sink, opts.budget.clone());
-    io::copy(&mut v, &mut out).map_err(|e| integrity(PgpError::from(e)))?;
+    let helper = Helper::new(opts.verify_with.clone(), policy.clone());
+    let helper = verify::verify_stream(Box::new(reader), helper, &opts.budget, sink).map_err(integrity)?;
     if let Some(why) = failure.get() {
         return Err(PgpError::Integrity(why));
     }
-    verify::apply(v.into_helper(), &mut verdict);
+    verify::apply(helper, &mut verdict);
     Ok(verdict.finish())
 }
 
@@ -308,12 +349,14 @@ impl DecryptionHelper for V2Helper {
     }
 }
 
-fn decrypt_seipdv2(
+/// sequoia decrypts the whole message: SEIPD v2 (AEAD), and SEIPD v1 with a cipher the core lacks.
+fn decrypt_with_sequoia(
     input: impl Read + Send + Sync,
     decryptors: Vec<KeyDecryptor>,
     opts: &DecryptOptions,
     policy: &Policy,
     sink: &mut (dyn Write + Send + Sync),
+    integrity: Integrity,
 ) -> Result<Verdict, PgpError> {
     let sp = sequoia_policy();
     let helper = V2Helper {
@@ -327,12 +370,12 @@ fn decrypt_seipdv2(
         .buffer_size(SEQUOIA_BUFFER)
         .with_policy(&sp, None, helper)
         .map_err(from_sequoia)?;
-    let mut out = Budgeted::new(sink, opts.budget.clone());
+    let mut out = verify::budgeted(sink, opts.budget.clone());
     io::copy(&mut d, &mut out).map_err(PgpError::from)?;
     let helper = d.into_helper();
     let mut verdict = Verdict::new(Format::Pgp);
     verdict.encrypted = true;
-    verdict.integrity = Integrity::Aead;
+    verdict.integrity = integrity;
     if let Some(sym) = helper.sym {
         verdict.algorithms.cipher = Some(policy::symmetric_name(sym));
         verdict.add_weak(verify::cipher_weakness(policy, sym));

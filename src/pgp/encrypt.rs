@@ -63,6 +63,9 @@ fn recipient_keys(certs: &[Cert], policy: &Policy) -> Result<Vec<RecipientKey>, 
         let vc = cert
             .with_policy(&sp, None)
             .map_err(|e| PgpError::NoUsableKey(format!("{} is not a valid certificate: {e}", describe(cert))))?;
+        if let openpgp::types::RevocationStatus::Revoked(_) = vc.revocation_status() {
+            return Err(PgpError::NoUsableKey(format!("{} is revoked", describe(cert))));
+        }
         let features = vc.features().unwrap_or_else(Features::empty);
         let keys: Vec<_> = vc
             .keys()

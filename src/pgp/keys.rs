@@ -135,9 +135,14 @@ impl SecretKeys {
         &self.certs
     }
 
-    fn unlock(&self, key: &Key<SecretParts, UnspecifiedRole>) -> Result<Key<SecretParts, UnspecifiedRole>, PgpError> {
+    /// Unlocks a secret key and makes it a signer or decryptor (through the core for RSA).
+    fn unlock<T>(
+        &self,
+        key: &Key<SecretParts, UnspecifiedRole>,
+        make: impl Fn(&Key<SecretParts, UnspecifiedRole>) -> Result<T, PgpError>,
+    ) -> Result<T, PgpError> {
         if key.has_unencrypted_secret() {
-            return Ok(key.clone());
+            return make(key);
         }
         let Some(pw) = &self.passphrase else {
             return Err(PgpError::Passphrase(format!(
@@ -145,9 +150,15 @@ impl SecretKeys {
                 key.keyid()
             )));
         };
-        key.clone()
-            .decrypt_secret(pw)
-            .map_err(|_| PgpError::Passphrase(format!("wrong passphrase for the secret key {}", key.keyid())))
+        match key.clone().decrypt_secret(pw) {
+            Ok(k) => make(&k),
+            // sequoia refuses secret numbers that are not minimally encoded (GnuPG 2.1.5 wrote such keys);
+            // keys of that kind are unlocked by our own, tolerant reader.
+            Err(e) if matches!(e.downcast_ref::<openpgp::Error>(), Some(openpgp::Error::MalformedMPI(_))) => {
+                make(&super::crypto::unlock_leniently(key, pw)?)
+            }
+            Err(_) => Err(PgpError::Passphrase(format!("wrong passphrase for the secret key {}", key.keyid()))),
+        }
     }
 
     /// One signer per certificate: its valid, unexpired, unrevoked signing-capable secret key.
@@ -158,6 +169,9 @@ impl SecretKeys {
             let vc = cert
                 .with_policy(&p, None)
                 .map_err(|e| PgpError::NoUsableKey(format!("{} is not valid: {e}", describe(cert))))?;
+            if let openpgp::types::RevocationStatus::Revoked(_) = vc.revocation_status() {
+                return Err(PgpError::NoUsableKey(format!("{} is revoked", describe(cert))));
+            }
             let ka = vc
                 .keys()
                 .supported()
@@ -167,8 +181,8 @@ impl SecretKeys {
                 .secret()
                 .next()
                 .ok_or_else(|| PgpError::NoUsableKey(format!("{} has no usable signing key", describe(cert))))?;
-            let key = self.unlock(&ka.key().clone().role_into_unspecified())?;
-            out.push(signer_for(&key)?);
+            let key = ka.key().clone().role_into_unspecified();
+            out.push(self.unlock(&key, signer_for)?);
         }
         Ok(out)
     }
@@ -184,8 +198,8 @@ impl SecretKeys {
                     continue;
                 }
                 let key = ka.key().clone().role_into_unspecified();
-                match self.unlock(&key) {
-                    Ok(k) => out.push((k.keyid(), decryptor_for(&k)?)),
+                match self.unlock(&key, decryptor_for) {
+                    Ok(d) => out.push((key.keyid(), d)),
                     Err(e) => locked = Some(e),
                 }
             }

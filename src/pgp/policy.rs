@@ -58,6 +58,8 @@ pub fn sequoia_policy() -> StandardPolicy<'static> {
         p.accept_asymmetric_algo(a);
     }
     p.accept_packet_tag(Tag::SED);
+    // PGP 2.x to 6.x made version 3 signatures.
+    p.accept_packet_tag_version(Tag::Signature, 3);
     p
 }
 
@@ -93,6 +95,7 @@ pub fn cipher(s: PgpSymmetric) -> Option<CipherAlgorithm> {
         PgpSymmetric::IDEA => CipherAlgorithm::Idea,
         PgpSymmetric::TripleDES => CipherAlgorithm::TripleDes,
         PgpSymmetric::CAST5 => CipherAlgorithm::Cast5,
+        PgpSymmetric::Blowfish => CipherAlgorithm::Blowfish,
         PgpSymmetric::AES128 => CipherAlgorithm::Aes128,
         PgpSymmetric::AES192 => CipherAlgorithm::Aes192,
         PgpSymmetric::AES256 => CipherAlgorithm::Aes256,
@@ -106,6 +109,7 @@ pub fn pgp_cipher(c: CipherAlgorithm) -> Option<PgpSymmetric> {
         CipherAlgorithm::Idea => PgpSymmetric::IDEA,
         CipherAlgorithm::TripleDes => PgpSymmetric::TripleDES,
         CipherAlgorithm::Cast5 => PgpSymmetric::CAST5,
+        CipherAlgorithm::Blowfish => PgpSymmetric::Blowfish,
         CipherAlgorithm::Aes128 => PgpSymmetric::AES128,
         CipherAlgorithm::Aes192 => PgpSymmetric::AES192,
         CipherAlgorithm::Aes256 => PgpSymmetric::AES256,

@@ -288,11 +288,22 @@ pub struct SeipdReader<R: Read> {
     done: bool,
     alg: CipherAlgorithm,
     failure: Failure,
+    /// Ciphertext bytes read so far, and how many the packet header promised (when it gave a length).
+    consumed: u64,
+    expected: Option<u64>,
+    /// Set once the input has failed: the input is never read again (sequoia's parser panics if it is).
+    poisoned: bool,
 }
 
 impl<R: Read> SeipdReader<R> {
-    /// Reads the random prefix from `inner` and picks the session key.
-    pub fn new(container: Container, mut inner: R, candidates: &[Candidate]) -> Result<SeipdReader<R>, PgpError> {
+    /// Reads the random prefix from `inner` and picks the session key. `expected` is the ciphertext length
+    /// the packet header states, when it states one: a shorter body is an error.
+    pub fn new(
+        container: Container,
+        mut inner: R,
+        candidates: &[Candidate],
+        expected: Option<u64>,
+    ) -> Result<SeipdReader<R>, PgpError> {
         let mut first = [0u8; 18];
         let Some(bs) = candidates.first().map(|c| c.alg.block_size()) else {
             return Err(PgpError::CannotDecrypt("no session key".into()));
@@ -332,6 +343,9 @@ impl<R: Read> SeipdReader<R> {
                     done: false,
                     alg: c.alg,
                     failure: Failure::default(),
+                    consumed: (bs + 2) as u64,
+                    expected,
+                    poisoned: false,
                 });
             }
         }
@@ -357,13 +371,20 @@ impl<R: Read> SeipdReader<R> {
     fn fill(&mut self) -> io::Result<()> {
         self.out.clear();
         self.pos = 0;
+        if self.poisoned {
+            return Err(io::Error::other(PgpError::Malformed("the encrypted data could not be read".into())));
+        }
         let n = loop {
             match self.inner.read(&mut self.inbuf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.poisoned = true;
+                    return Err(e);
+                }
             }
         };
+        self.consumed += n as u64;
         let hold = if self.mdc.is_some() { MDC_LEN } else { 0 };
         if n > 0 {
             self.crypter.update(&self.inbuf[..n], &mut self.held)?;
@@ -378,6 +399,13 @@ impl<R: Read> SeipdReader<R> {
             return Ok(());
         }
         self.done = true;
+        if let Some(want) = self.expected.filter(|&w| w != self.consumed) {
+            self.poisoned = true;
+            return Err(io::Error::other(PgpError::Malformed(format!(
+                "the encrypted data packet is truncated: it states {want} bytes and holds {}",
+                self.consumed
+            ))));
+        }
         self.crypter.finish(&mut self.held)?;
         if let Some(h) = self.mdc.take() {
             let mut h = h.finish()?;
@@ -418,7 +446,7 @@ pub fn decrypt(
     candidates: &[Candidate],
     out: &mut dyn Write,
 ) -> Result<CipherAlgorithm, PgpError> {
-    let mut r = SeipdReader::new(container, ciphertext, candidates)?;
+    let mut r = SeipdReader::new(container, ciphertext, candidates, None)?;
     io::copy(&mut r, out)?;
     Ok(r.algorithm())
 }

@@ -20,6 +20,7 @@
 mod aes;
 #[cfg(target_arch = "x86_64")]
 mod aes_x86;
+mod blowfish;
 mod cast5;
 mod des;
 mod idea;
@@ -27,6 +28,7 @@ mod idea;
 mod testing;
 
 pub use self::aes::Aes;
+pub use self::blowfish::Blowfish;
 pub use self::cast5::Cast5;
 pub use self::des::{Des, TripleDes};
 pub use self::idea::Idea;
@@ -46,6 +48,8 @@ pub enum CipherAlgorithm {
     TripleDes,
     /// CAST5, 40 to 128-bit key.
     Cast5,
+    /// Blowfish, 128-bit key (reading old OpenPGP messages only).
+    Blowfish,
     /// AES with a 128-bit key.
     Aes128,
     /// AES with a 192-bit key.
@@ -56,11 +60,12 @@ pub enum CipherAlgorithm {
 
 impl CipherAlgorithm {
     /// Every block cipher, in registry order.
-    pub const ALL: [CipherAlgorithm; 7] = [
+    pub const ALL: [CipherAlgorithm; 8] = [
         CipherAlgorithm::Idea,
         CipherAlgorithm::Des,
         CipherAlgorithm::TripleDes,
         CipherAlgorithm::Cast5,
+        CipherAlgorithm::Blowfish,
         CipherAlgorithm::Aes128,
         CipherAlgorithm::Aes192,
         CipherAlgorithm::Aes256,
@@ -73,6 +78,7 @@ impl CipherAlgorithm {
             CipherAlgorithm::Des => Algorithm::Des,
             CipherAlgorithm::TripleDes => Algorithm::TripleDes,
             CipherAlgorithm::Cast5 => Algorithm::Cast5,
+            CipherAlgorithm::Blowfish => Algorithm::Blowfish,
             CipherAlgorithm::Aes128 => Algorithm::Aes128,
             CipherAlgorithm::Aes192 => Algorithm::Aes192,
             CipherAlgorithm::Aes256 => Algorithm::Aes256,
@@ -106,7 +112,7 @@ impl CipherAlgorithm {
     /// and CMS length, 16); DES takes the 8-byte key with parity bits; TripleDES 24 bytes (K1 K2 K3).
     pub fn key_size(self) -> usize {
         match self {
-            CipherAlgorithm::Idea | CipherAlgorithm::Cast5 | CipherAlgorithm::Aes128 => 16,
+            CipherAlgorithm::Idea | CipherAlgorithm::Cast5 | CipherAlgorithm::Blowfish | CipherAlgorithm::Aes128 => 16,
             CipherAlgorithm::Des => 8,
             CipherAlgorithm::TripleDes | CipherAlgorithm::Aes192 => 24,
             CipherAlgorithm::Aes256 => 32,
@@ -128,6 +134,7 @@ pub fn new_cipher(alg: CipherAlgorithm, key: &[u8]) -> Result<Box<dyn BlockCiphe
         CipherAlgorithm::Des => Box::new(Des::new(key).ok_or_else(bad_key)?),
         CipherAlgorithm::TripleDes => Box::new(TripleDes::new(key).ok_or_else(bad_key)?),
         CipherAlgorithm::Cast5 => Box::new(Cast5::new(key).ok_or_else(bad_key)?),
+        CipherAlgorithm::Blowfish => Box::new(Blowfish::new(key).ok_or_else(bad_key)?),
         CipherAlgorithm::Aes128 | CipherAlgorithm::Aes192 | CipherAlgorithm::Aes256 => {
             if key.len() != alg.key_size() {
                 return Err(bad_key());
