@@ -116,8 +116,25 @@ fn inner_layers(message: Message<'_>, input: &mut dyn Read, opts: EncryptOptions
         message = s.build().map_err(from_sequoia)?;
     }
     let mut literal = LiteralWriter::new(message).build().map_err(from_sequoia)?;
-    io::copy(input, &mut literal)?;
+    copy_big(input, &mut literal)?;
     literal.finalize().map_err(from_sequoia)
+}
+
+/// Copies like `io::copy`, in pieces of 256 KiB instead of 8 KiB: fewer system calls and fewer passes
+/// through the writer stack for big inputs.
+fn copy_big(input: &mut dyn Read, out: &mut dyn Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        out.write_all(&buf[..n])?;
+        total += n as u64;
+    }
 }
 
 /// Encrypts `input` to `output`.

@@ -4,7 +4,7 @@
 //! section 5.7: OpenPGP's resynchronising CFB, no MDC).
 //!
 //! sequoia parses and writes everything around this layer; the bytes inside go through the core's ciphers
-//! (AES over AWS-LC, our own DES/CAST5/IDEA) and SHA-1 (AWS-LC), which is where the time of encrypting and
+//! (AES with AES-NI, else AWS-LC; our own DES, CAST5, IDEA) and SHA-1 (AWS-LC), which is where the time of encrypting and
 //! decrypting a large message goes.
 
 use std::io::{self, Read, Write};
@@ -49,7 +49,7 @@ fn final_length(len: usize, out: &mut Vec<u8>) -> Result<(), PgpError> {
 }
 
 /// Plaintext handed from the hashing side to the encrypting side at a time.
-const PIPE_CHUNK: usize = 256 * 1024;
+const PIPE_CHUNK: usize = 1024 * 1024;
 
 /// The encrypting side of [`write_seipd`]: CFB over every chunk received, framed into partial-body chunks.
 fn encrypt_and_frame<W: Write>(
@@ -86,6 +86,37 @@ fn encrypt_and_frame<W: Write>(
     inner.write_all(&len)?;
     inner.write_all(&pending)?;
     Ok(inner)
+}
+
+/// Hands what is written to it to the writing thread of [`write_seipd`], in owned chunks, so that the
+/// encrypting thread never waits for the file system.
+struct ToWriter {
+    buf: Vec<u8>,
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+impl ToWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(PIPE_CHUNK + 16));
+        self.tx.send(chunk).map_err(|_| io::Error::other("the writing side stopped"))
+    }
+}
+
+impl Write for ToWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= PIPE_CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
 }
 
 /// The hashing side of [`write_seipd`]: what the inner layers write is hashed into the MDC and passed on in
@@ -137,9 +168,9 @@ impl Write for MdcFront {
 /// Writes one SEIPD v1 packet to `inner`: header with partial body lengths, version octet, and the CFB
 /// encryption under `session_key` of a random prefix, everything `body` writes, and the MDC.
 ///
-/// Two threads share the work, because CFB encryption is one serial chain: this thread runs `body` (the
-/// inner layers) and the SHA-1 of the MDC, a second encrypts and writes. At most a few chunks of 256 KiB are
-/// in flight between them.
+/// Three threads share the work, because CFB encryption is one serial chain: this thread runs `body` (the
+/// inner layers) and the SHA-1 of the MDC, a second encrypts, a third writes. At most a few chunks of
+/// 256 KiB are in flight between them.
 pub fn write_seipd<W: Write + Send>(
     inner: W,
     alg: CipherAlgorithm,
@@ -155,8 +186,22 @@ pub fn write_seipd<W: Write + Send>(
     prefix[bs + 1] = prefix[bs - 1];
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
     let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
     std::thread::scope(|scope| {
-        let worker = scope.spawn(move || encrypt_and_frame(inner, crypter, rx, back_tx));
+        let writer = scope.spawn(move || -> Result<W, PgpError> {
+            let mut inner = inner;
+            for chunk in out_rx {
+                inner.write_all(&chunk)?;
+            }
+            Ok(inner)
+        });
+        let encryptor = scope.spawn(move || {
+            let out = ToWriter { buf: Vec::with_capacity(PIPE_CHUNK + 16), tx: out_tx };
+            encrypt_and_frame(out, crypter, rx, back_tx).and_then(|mut out| {
+                out.flush()?;
+                Ok(())
+            })
+        });
         let mut front = MdcFront {
             mdc: Hasher::new(HashAlgorithm::Sha1),
             buf: Vec::with_capacity(PIPE_CHUNK),
@@ -171,11 +216,13 @@ pub fn write_seipd<W: Write + Send>(
                 front.buf.extend_from_slice(digest.as_bytes());
                 front.send().map_err(PgpError::from)
             });
-        // Closing the channel ends the encrypting side, whatever happened here.
+        // Closing the channel ends the encrypting side, whatever happened here; its end closes the writer's.
         front.tx = None;
-        let written = worker.join().map_err(|_| PgpError::Malformed("the encrypting thread panicked".into()))?;
-        // The encrypting side's error explains a failed send better than the send does.
+        let encrypted = encryptor.join().map_err(|_| PgpError::Malformed("the encrypting thread panicked".into()))?;
+        let written = writer.join().map_err(|_| PgpError::Malformed("the writing thread panicked".into()))?;
+        // A later stage's error explains an earlier stage's failed send better than the send does.
         let inner = written?;
+        encrypted?;
         produced.map(|()| inner)
     })
 }
