@@ -30,14 +30,24 @@ gpg --export bench@example.org > bench.cert
 (umask 077; gpg --batch --export-secret-keys bench@example.org > bench.key)
 head -c "$((size << 20))" /dev/urandom > plain
 
-# Runs "$@" $runs times; prints "median-seconds max-rss-kib".
+# Runs "$@" $runs times; prints "median-seconds max-rss-kib". Wall time from bash's $EPOCHREALTIME around
+# the bare command (GNU time's %e has only 10 ms, and running under GNU time adds about 4 ms to every run,
+# which would flatter the slower tool); peak RSS from one more run under GNU time. Before each run the output
+# file is removed (neither tool pays for truncating the previous one) and dirty pages are flushed with
+# `sync` (neither pays for the write-back of what ran before it).
 measure() {
-  local t
+  local t0 t1
   for _ in $(seq "$runs"); do
     rm -f out.tmp
-    /usr/bin/time -f "%e %M" -o t.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
-    cat t.txt
-  done | sort -n | awk '{s[NR]=$1; if ($2>m) m=$2} END {printf "%s %d\n", s[int((NR+1)/2)], m}'
+    sync
+    t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
+  done | sort -n | awk '{s[NR]=$1} END {printf "%s ", s[int((NR+1)/2)]}'
+  rm -f out.tmp
+  /usr/bin/time -f "%M" -o t.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
+  cat t.txt
 }
 
 lower() { echo "$1" | tr 'A-Z' 'a-z'; }

@@ -6,7 +6,7 @@
 //!   (one-pass signatures, literal data, compressed data), and checks signatures over what it hashes;
 //! - the core signs and decrypts with RSA ([`crypto`] adapts `core::rsa` to sequoia's `Signer` and
 //!   `Decryptor`), and does the symmetric layer of SEIPD v1 and SED packets ([`seipd`]): CFB encryption with
-//!   the core's ciphers (AES over AWS-LC, our own DES/CAST5/IDEA) and the MDC, which is where the time goes;
+//!   the core's ciphers (AES-NI AES, our own DES/CAST5/IDEA) and the MDC, which is where the time goes;
 //! - plaintext is collected in a [`crate::core::pipeline::Spool`] and released only after the MDC and the
 //!   signatures have been checked.
 //!
@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod decrypt;
 pub mod encrypt;
 pub mod keys;
+pub mod literal;
 pub mod policy;
 pub mod seipd;
 pub mod sign;

@@ -51,72 +51,125 @@ fn final_length(len: usize, out: &mut Vec<u8>) -> Result<(), PgpError> {
 /// Plaintext handed from the hashing side to the encrypting side at a time.
 const PIPE_CHUNK: usize = 1024 * 1024;
 
-/// The encrypting side of [`write_seipd`]: CFB over every chunk received, framed into partial-body chunks.
-fn encrypt_and_frame<W: Write>(
-    mut inner: W,
+/// One piece of the packet for the writing thread: bytes, and the partial-body length headers to put before
+/// the bytes at the given offsets (an offset equal to the length puts a header after them).
+struct Piece {
+    data: Vec<u8>,
+    headers: Vec<(usize, Header)>,
+}
+
+/// A body length header: up to five octets.
+#[derive(Clone, Copy)]
+struct Header {
+    bytes: [u8; 5],
+    len: u8,
+}
+
+impl Header {
+    fn partial() -> Header {
+        Header { bytes: [0xe0 | CHUNK_LOG2, 0, 0, 0, 0], len: 1 }
+    }
+
+    fn last(len: usize) -> Result<Header, PgpError> {
+        let mut v = Vec::with_capacity(5);
+        final_length(len, &mut v)?;
+        let mut bytes = [0u8; 5];
+        bytes[..v.len()].copy_from_slice(&v);
+        Ok(Header { bytes, len: v.len() as u8 })
+    }
+}
+
+/// The encrypting side of [`write_seipd`]: CFB over every plaintext piece received, in place, and the
+/// partial-body framing, decided as soon as it can be: a chunk gets a partial-length header once a whole
+/// chunk of data is there, the last one its exact length when the input ends. Pieces go on to the writing
+/// thread as soon as every header inside them is decided, so the data is copied by nobody.
+fn encrypt_and_frame(
     mut crypter: BlockModeCrypter,
     rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    out: std::sync::mpsc::SyncSender<Piece>,
+) -> Result<(), PgpError> {
+    let send = |piece: Piece| out.send(piece).map_err(|_| PgpError::from(io::Error::other("the writing side stopped")));
+    send(Piece { data: vec![0xc0 | TAG_SEIPD], headers: Vec::new() })?;
+    // Encrypted pieces whose headers are not all decided, the first starting where the packet body starts
+    // or after the last piece sent; positions below are offsets into their concatenation.
+    let mut pending: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+    let mut pending_len = 0usize;
+    let mut headers: Vec<(usize, Header)> = Vec::new();
+    // Where the next chunk starts: its header is the next to decide.
+    let mut next = 0usize;
+    pending.push_back(vec![1]); // version octet
+    pending_len += 1;
+    for mut chunk in rx {
+        crypter.update_cfb_in_place(&mut chunk)?;
+        pending_len += chunk.len();
+        pending.push_back(chunk);
+        while next + CHUNK <= pending_len {
+            headers.push((next, Header::partial()));
+            next += CHUNK;
+        }
+        // Send every piece that lies wholly before the next undecided header.
+        while let Some(front) = pending.front() {
+            let len = front.len();
+            if len > next {
+                break;
+            }
+            let data = pending.pop_front().unwrap_or_default();
+            let mine: Vec<(usize, Header)> = headers.iter().filter(|(at, _)| *at < len).copied().collect();
+            headers.retain(|(at, _)| *at >= len);
+            for h in &mut headers {
+                h.0 -= len;
+            }
+            next -= len;
+            pending_len -= len;
+            send(Piece { data, headers: mine })?;
+        }
+    }
+    let mut tail = Vec::new();
+    crypter.finish(&mut tail)?;
+    if !tail.is_empty() {
+        pending_len += tail.len();
+        pending.push_back(tail);
+    }
+    headers.push((next, Header::last(pending_len - next)?));
+    if pending.is_empty() {
+        pending.push_back(Vec::new());
+    }
+    let count = pending.len();
+    for (i, data) in pending.into_iter().enumerate() {
+        let len = data.len();
+        // The last piece also takes a header at its very end (a final chunk of length 0).
+        let mine: Vec<(usize, Header)> =
+            headers.iter().filter(|(at, _)| *at < len || (i + 1 == count && *at == len)).copied().collect();
+        headers.retain(|(at, _)| *at >= len && !(i + 1 == count && *at == len));
+        for h in &mut headers {
+            h.0 -= len;
+        }
+        send(Piece { data, headers: mine })?;
+    }
+    Ok(())
+}
+
+/// The writing side of [`write_seipd`]: each piece with its headers, then the buffer back to the hashing
+/// side for reuse, so memory stays flat.
+fn write_pieces<W: Write>(
+    mut inner: W,
+    rx: std::sync::mpsc::Receiver<Piece>,
     back: std::sync::mpsc::SyncSender<Vec<u8>>,
 ) -> Result<W, PgpError> {
-    let mut pending: Vec<u8> = Vec::with_capacity(CHUNK + PIPE_CHUNK + 64);
-    pending.push(1); // version
-    inner.write_all(&[0xc0 | TAG_SEIPD])?;
-    let mut scratch = Vec::with_capacity(PIPE_CHUNK + 16);
-    for mut chunk in rx {
-        scratch.clear();
-        crypter.update(&chunk, &mut scratch)?;
-        // Hand the buffer back for reuse: memory stays flat instead of growing with allocator churn between
-        // the two threads.
-        chunk.clear();
-        let _ = back.try_send(chunk);
-        pending.extend_from_slice(&scratch);
-        if pending.len() >= CHUNK {
-            let mut start = 0;
-            while pending.len() - start >= CHUNK {
-                inner.write_all(&[0xe0 | CHUNK_LOG2])?;
-                inner.write_all(&pending[start..start + CHUNK])?;
-                start += CHUNK;
-            }
-            pending.drain(..start);
+    for mut piece in rx {
+        let mut done = 0;
+        for (at, h) in &piece.headers {
+            inner.write_all(&piece.data[done..*at])?;
+            inner.write_all(&h.bytes[..usize::from(h.len)])?;
+            done = *at;
+        }
+        inner.write_all(&piece.data[done..])?;
+        if piece.data.capacity() >= PIPE_CHUNK {
+            piece.data.clear();
+            let _ = back.try_send(piece.data);
         }
     }
-    crypter.finish(&mut pending)?;
-    let mut len = Vec::with_capacity(5);
-    final_length(pending.len(), &mut len)?;
-    inner.write_all(&len)?;
-    inner.write_all(&pending)?;
     Ok(inner)
-}
-
-/// Hands what is written to it to the writing thread of [`write_seipd`], in owned chunks, so that the
-/// encrypting thread never waits for the file system.
-struct ToWriter {
-    buf: Vec<u8>,
-    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-}
-
-impl ToWriter {
-    fn send(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(PIPE_CHUNK + 16));
-        self.tx.send(chunk).map_err(|_| io::Error::other("the writing side stopped"))
-    }
-}
-
-impl Write for ToWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= PIPE_CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.send()
-    }
 }
 
 /// The hashing side of [`write_seipd`]: what the inner layers write is hashed into the MDC and passed on in
@@ -169,8 +222,9 @@ impl Write for MdcFront {
 /// encryption under `session_key` of a random prefix, everything `body` writes, and the MDC.
 ///
 /// Three threads share the work, because CFB encryption is one serial chain: this thread runs `body` (the
-/// inner layers) and the SHA-1 of the MDC, a second encrypts, a third writes. At most a few chunks of
-/// 256 KiB are in flight between them.
+/// inner layers) and the SHA-1 of the MDC, a second encrypts in place and frames, a third writes. Pieces of
+/// 1 MiB travel between them (smaller ones made the threads wait on each other's wake-ups), a few at a time;
+/// the buffers go round and come back.
 pub fn write_seipd<W: Write + Send>(
     inner: W,
     alg: CipherAlgorithm,
@@ -184,24 +238,12 @@ pub fn write_seipd<W: Write + Send>(
     rng.fill(&mut prefix[..bs])?;
     prefix[bs] = prefix[bs - 2];
     prefix[bs + 1] = prefix[bs - 1];
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Piece>(2);
     let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<W, PgpError> {
-            let mut inner = inner;
-            for chunk in out_rx {
-                inner.write_all(&chunk)?;
-            }
-            Ok(inner)
-        });
-        let encryptor = scope.spawn(move || {
-            let out = ToWriter { buf: Vec::with_capacity(PIPE_CHUNK + 16), tx: out_tx };
-            encrypt_and_frame(out, crypter, rx, back_tx).and_then(|mut out| {
-                out.flush()?;
-                Ok(())
-            })
-        });
+        let writer = scope.spawn(move || write_pieces(inner, out_rx, back_tx));
+        let encryptor = scope.spawn(move || encrypt_and_frame(crypter, rx, out_tx));
         let mut front = MdcFront {
             mdc: Hasher::new(HashAlgorithm::Sha1),
             buf: Vec::with_capacity(PIPE_CHUNK),
@@ -544,7 +586,20 @@ mod tests {
         for alg in [CipherAlgorithm::Aes256, CipherAlgorithm::Cast5, CipherAlgorithm::TripleDes, CipherAlgorithm::Idea]
         {
             let key = vec![0x42; alg.key_size()];
-            for len in [0usize, 1, 200, CHUNK - 1 - alg.block_size() - 2 - MDC_LEN, CHUNK, 3 * CHUNK + 7] {
+            let overhead = 1 + alg.block_size() + 2 + MDC_LEN;
+            // Bodies that end exactly on a chunk or piece boundary end with a final chunk of length 0.
+            for len in [
+                0usize,
+                1,
+                200,
+                CHUNK - overhead,
+                CHUNK,
+                3 * CHUNK + 7,
+                PIPE_CHUNK - overhead,
+                PIPE_CHUNK - overhead + 1,
+                2 * PIPE_CHUNK + CHUNK - overhead,
+                2 * PIPE_CHUNK + 5,
+            ] {
                 let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
                 let packet = seal(alg, &key, &data);
                 let body = unframe(&packet);

@@ -250,6 +250,9 @@ enum Layout {
     /// Signatures before the literal data without one-pass packets (PGP 2.x, 5.x, 6.x): sequoia's
     /// streaming verifier does not hash for these, so they are checked as detached signatures.
     SignaturesFirst,
+    /// One literal data packet and nothing else (no signatures, no compression): read by
+    /// [`super::literal`], without sequoia's buffering layers.
+    Literal,
 }
 
 /// Looks at the start of a message: its layout, and the limits on signatures and nesting.
@@ -258,6 +261,9 @@ fn scan(prefix: &[u8]) -> Result<Layout, PgpError> {
     let text_start = prefix.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(prefix.len());
     if prefix[text_start..].starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----") {
         return Ok(Layout::OnePass);
+    }
+    if super::literal::starts_with_literal(prefix) {
+        return Ok(Layout::Literal);
     }
     let builder = PacketParserBuilder::from_bytes(prefix).map(|b| b.max_recursion_depth(MAX_DEPTH));
     let Ok(Ok(mut ppr)) = builder.map(|b| b.build()) else {
@@ -312,6 +318,11 @@ pub fn verify_stream(
             Ok(v.into_helper())
         }
         Layout::SignaturesFirst => verify_signatures_first(full, helper, &mut out),
+        Layout::Literal => {
+            let mut full = full;
+            super::literal::copy_literal(&mut full, &mut out)?;
+            Ok(helper)
+        }
     }
 }
 

@@ -106,39 +106,57 @@ impl BlockModeCrypter {
 
     /// CFB with block feedback, from any position within a block.
     fn cfb(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(input);
+        self.cfb_in_place(&mut out[start..]);
+    }
+
+    /// CFB with block feedback, from any position within a block, over `data` in place.
+    fn cfb_in_place(&mut self, data: &mut [u8]) {
         let bs = self.bs;
         let encrypt = self.direction == Direction::Encrypt;
         let mut i = 0;
         // Finish a block in progress.
-        while self.pos != 0 && i < input.len() {
-            let c_in = input[i];
+        while self.pos != 0 && i < data.len() {
+            let c_in = data[i];
             let o = c_in ^ self.ks[self.pos];
             self.reg[self.pos] = if encrypt { o } else { c_in };
-            out.push(o);
+            data[i] = o;
             i += 1;
             self.pos = (self.pos + 1) % bs;
         }
-        let rest = &input[i..];
+        let rest = &mut data[i..];
         let whole = rest.len() / bs * bs;
-        let start = out.len();
-        out.extend_from_slice(&rest[..whole]);
+        let (body, tail) = rest.split_at_mut(whole);
         if encrypt {
-            self.cipher.cfb_encrypt(&mut self.reg[..bs], &mut out[start..]);
+            self.cipher.cfb_encrypt(&mut self.reg[..bs], body);
         } else {
             let cipher = &*self.cipher;
-            split_decrypt(cipher, &mut self.reg[..bs], &mut out[start..], |c, iv, d| c.cfb_decrypt(iv, d));
+            split_decrypt(cipher, &mut self.reg[..bs], body, |c, iv, d| c.cfb_decrypt(iv, d));
         }
-        let tail = &rest[whole..];
         if !tail.is_empty() {
             self.ks[..bs].copy_from_slice(&self.reg[..bs]);
             self.cipher.encrypt_blocks(&mut self.ks[..bs]);
-            for (j, &b) in tail.iter().enumerate() {
-                let o = b ^ self.ks[j];
-                self.reg[j] = if encrypt { o } else { b };
-                out.push(o);
+            for (j, b) in tail.iter_mut().enumerate() {
+                let o = *b ^ self.ks[j];
+                self.reg[j] = if encrypt { o } else { *b };
+                *b = o;
             }
             self.pos = tail.len();
         }
+    }
+
+    /// Encrypts or decrypts `data` in place, for plain CFB (the stream modes whose output is exactly their
+    /// input's length, at once): what the OpenPGP SEIPD writer uses to avoid copying each chunk.
+    pub fn update_cfb_in_place(&mut self, data: &mut [u8]) -> Result<(), CoreError> {
+        if self.finished {
+            return Err(CoreError::Bug("crypter used after finish"));
+        }
+        if self.mode != Mode::Cfb {
+            return Err(CoreError::Bug("in-place update is for plain CFB"));
+        }
+        self.cfb_in_place(data);
+        Ok(())
     }
 
     fn cfb8(&mut self, input: &[u8], out: &mut Vec<u8>) {

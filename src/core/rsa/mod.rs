@@ -21,6 +21,7 @@
 
 mod digest_info;
 mod eme;
+mod raw;
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -352,19 +353,50 @@ pub type SecretComponents = (Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>, Zeroizing<V
 pub struct RsaPrivateKey {
     public: RsaPublicKey,
     rc: rsa::PrivateKey,
-    lc_sign: Option<RsaKeyPair>,
-    lc_decrypt: Option<PrivateDecryptingKey>,
+    // AWS-LC forms of the key, each made on first use (every parse checks the key, about 1 ms at 3072 bits,
+    // and a decryption needs only one of them); `None` inside when AWS-LC refuses the key.
+    lc_sign: OnceLock<Option<RsaKeyPair>>,
+    lc_decrypt: OnceLock<Option<PrivateDecryptingKey>>,
+    lc_raw: OnceLock<Option<raw::RawRsa>>,
 }
 
 impl RsaPrivateKey {
     fn from_rc(rc: rsa::PrivateKey) -> Result<RsaPrivateKey, CoreError> {
         let public = RsaPublicKey::from_components(&rc.n_bytes(), &rc.e_bytes())?;
-        let pkcs8 = rc.to_pkcs8_der().map_err(malformed)?;
-        let der: &[u8] = pkcs8.as_bytes();
-        // AWS-LC takes keys of 2048-8192 bits; anything it refuses stays on the RustCrypto path.
-        let lc_sign = RsaKeyPair::from_pkcs8(der).ok();
-        let lc_decrypt = PrivateDecryptingKey::from_pkcs8(der).ok();
-        Ok(RsaPrivateKey { public, rc, lc_sign, lc_decrypt })
+        Ok(RsaPrivateKey { public, rc, lc_sign: OnceLock::new(), lc_decrypt: OnceLock::new(), lc_raw: OnceLock::new() })
+    }
+
+    /// Whether AWS-LC should be asked to take this key: it takes 2048-8192 bits; anything else (and anything
+    /// it refuses) stays on the RustCrypto path.
+    fn lc_size(&self) -> bool {
+        (2048..=8192).contains(&self.bits())
+    }
+
+    fn lc_sign(&self) -> Option<&RsaKeyPair> {
+        self.lc_sign
+            .get_or_init(|| {
+                let der = self.to_pkcs8_der().ok().filter(|_| self.lc_size())?;
+                RsaKeyPair::from_pkcs8(&der).ok()
+            })
+            .as_ref()
+    }
+
+    fn lc_decrypt(&self) -> Option<&PrivateDecryptingKey> {
+        self.lc_decrypt
+            .get_or_init(|| {
+                let der = self.to_pkcs8_der().ok().filter(|_| self.lc_size())?;
+                PrivateDecryptingKey::from_pkcs8(&der).ok()
+            })
+            .as_ref()
+    }
+
+    fn lc_raw(&self) -> Option<&raw::RawRsa> {
+        self.lc_raw
+            .get_or_init(|| {
+                let der = self.to_pkcs1_der().ok().filter(|_| self.lc_size())?;
+                raw::RawRsa::from_pkcs1_der(&der).filter(|k| k.size() == self.public.size())
+            })
+            .as_ref()
     }
 
     /// A private key from its components (big-endian): modulus, public and private exponent, and the two
@@ -462,7 +494,7 @@ impl RsaPrivateKey {
 
     /// True when private-key operations run in AWS-LC (false for the shapes only RustCrypto takes).
     pub fn uses_aws_lc(&self) -> bool {
-        self.lc_sign.is_some() && self.lc_decrypt.is_some()
+        self.lc_sign().is_some() && self.lc_decrypt().is_some() && self.lc_raw().is_some()
     }
 
     /// PKCS #8 DER, in a zeroizing buffer.
@@ -501,7 +533,7 @@ impl RsaPrivateKey {
             (SignaturePadding::Pss, HashAlgorithm::Sha512) => Some(&lc_sig::RSA_PSS_SHA512),
             _ => None,
         };
-        if let (Some(kp), Some(encoding), Some(lc_alg)) = (&self.lc_sign, lc_encoding, hash.aws_lc()) {
+        if let (Some(encoding), Some(lc_alg), Some(kp)) = (lc_encoding, hash.aws_lc(), self.lc_sign()) {
             let d = lc_digest::Digest::import_less_safe(digest, lc_alg).map_err(|_| CoreError::Bug("digest import"))?;
             let mut sig = vec![0u8; kp.public_modulus_len()];
             kp.sign_digest(encoding, &d, &mut sig).map_err(|_| CoreError::Bug("AWS-LC RSA signing"))?;
@@ -528,7 +560,7 @@ impl RsaPrivateKey {
         if ciphertext.len() != self.public.size() {
             return Err(CoreError::DecryptionFailed);
         }
-        match (padding, &self.lc_decrypt) {
+        match (padding, self.lc_decrypt()) {
             (EncryptionPadding::Pkcs1v15, Some(key)) => {
                 let key = Pkcs1PrivateDecryptingKey::new(key.clone()).map_err(|_| CoreError::Bug("PKCS1 key"))?;
                 let mut out = Zeroizing::new(vec![0u8; key.min_output_size()]);
@@ -595,8 +627,12 @@ impl RsaPrivateKey {
         }
     }
 
-    /// The raw RSA private operation `c^d mod n`, blinded, left-padded to the modulus size.
+    /// The raw RSA private operation `c^d mod n`, blinded, left-padded to the modulus size: AWS-LC where it
+    /// takes the key, RustCrypto otherwise.
     fn raw_private(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+        if let Some(key) = self.lc_raw() {
+            return key.private(ciphertext).ok_or(CoreError::DecryptionFailed);
+        }
         let c = BoxedUint::from_be_slice(ciphertext, self.rc.n().bits_precision())
             .map_err(|_| CoreError::DecryptionFailed)?;
         let m = rsa::hazmat::rsa_decrypt_and_check(&self.rc, Some(&mut SysRng), &c)

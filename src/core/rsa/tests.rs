@@ -14,8 +14,9 @@ fn key_2048() -> &'static RsaPrivateKey {
 fn rustcrypto_only(k: &RsaPrivateKey) -> RsaPrivateKey {
     let der = k.to_pkcs1_der().unwrap();
     let mut copy = RsaPrivateKey::from_der(&der).unwrap();
-    copy.lc_sign = None;
-    copy.lc_decrypt = None;
+    copy.lc_sign = OnceLock::from(None);
+    copy.lc_decrypt = OnceLock::from(None);
+    copy.lc_raw = OnceLock::from(None);
     copy
 }
 
