@@ -2,12 +2,13 @@
 # OpenPGP encryption and decryption, gpg and sealpost side by side in one run (issue #3, item 8).
 #
 #   benches/pgp_vs_gpg.sh [SIZE_MIB] [RUNS] [CIPHERS]
-#   benches/pgp_vs_gpg.sh 64 3                          # the figures in docs/performance.md
+#   benches/pgp_vs_gpg.sh 64 9                          # the figures in docs/performance.md
 #   benches/pgp_vs_gpg.sh 1024 1 AES256                 # peak RSS at 1 GiB
 #
 # One fresh RSA-3072 key (made by gpg, so both tools use the same recipient), a file of SIZE_MIB random MiB,
 # no compression on either side (gpg -z 0; sealpost's default). For each cipher, each tool encrypts and
-# decrypts the file RUNS times; the table shows the median wall-clock seconds, peak RSS, and gpg/sealpost.
+# decrypts the file RUNS times, the two tools taking turns; the table shows the median wall-clock seconds,
+# gpg/sealpost, and the peak RSS of one more run of each.
 # Every output is checked against the input. Needs gpg, /usr/bin/time (GNU), and a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,25 +31,28 @@ gpg --export bench@example.org > bench.cert
 (umask 077; gpg --batch --export-secret-keys bench@example.org > bench.key)
 head -c "$((size << 20))" /dev/urandom > plain
 
-# Runs "$@" $runs times; prints "median-seconds max-rss-kib". Wall time from bash's $EPOCHREALTIME around
-# the bare command (GNU time's %e has only 10 ms, and running under GNU time adds about 4 ms to every run,
-# which would flatter the slower tool); peak RSS from one more run under GNU time. Before each run the output
-# file is removed (neither tool pays for truncating the previous one) and dirty pages are flushed with
-# `sync` (neither pays for the write-back of what ran before it).
-measure() {
+# One timed run of "$@": prints wall seconds from bash's $EPOCHREALTIME around the bare command (GNU time's
+# %e has only 10 ms, and running under GNU time adds about 4 ms to every run, which would flatter the
+# slower tool). Before it the output file is removed (neither tool pays for truncating the previous one)
+# and dirty pages are flushed with `sync` (neither pays for the write-back of what ran before it).
+timed() {
   local t0 t1
-  for _ in $(seq "$runs"); do
-    rm -f out.tmp
-    sync
-    t0=$EPOCHREALTIME
-    "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
-    t1=$EPOCHREALTIME
-    awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
-  done | sort -n | awk '{s[NR]=$1} END {printf "%s ", s[int((NR+1)/2)]}'
+  rm -f out.tmp
+  sync
+  t0=$EPOCHREALTIME
+  "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
+  t1=$EPOCHREALTIME
+  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
+}
+
+# Peak RSS in KiB of one run of "$@", from GNU time.
+rss() {
   rm -f out.tmp
   /usr/bin/time -f "%M" -o t.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
   cat t.txt
 }
+
+median() { sort -n | awk '{s[NR]=$1} END {print s[int((NR+1)/2)]}'; }
 
 lower() { echo "$1" | tr 'A-Z' 'a-z'; }
 
@@ -56,12 +60,22 @@ echo "gpg: $(gpg --version | head -1); sealpost: $($sealpost --version); ${size}
 printf "%-7s | %9s %9s %7s | %9s %9s %7s | %9s %9s\n" cipher "gpg enc" "ours enc" "ratio" "gpg dec" "ours dec" "ratio" "our RSS" "gpg RSS"
 for c in $ciphers; do
   case $c in 3DES) ours=3des ;; *) ours=$(lower "$c") ;; esac
-  read -r ge gr < <(measure gpg --batch --yes --trust-model always -r bench@example.org --cipher-algo "$c" -z 0 -e -o out.tmp plain)
-  gpg --batch --yes --trust-model always -r bench@example.org --cipher-algo "$c" -z 0 -e -o g.pgp plain
-  read -r gd gdr < <(measure gpg --batch --yes -d -o out.tmp g.pgp)
-  read -r se sr < <(measure "$sealpost" pgp encrypt --recipient bench.cert --cipher "$ours" -o out.tmp plain)
+  genc=(gpg --batch --yes --trust-model always -r bench@example.org --cipher-algo "$c" -z 0 -e -o out.tmp plain)
+  gdec=(gpg --batch --yes -d -o out.tmp g.pgp)
+  senc=("$sealpost" pgp encrypt --recipient bench.cert --cipher "$ours" -o out.tmp plain)
+  sdec=("$sealpost" pgp decrypt --key bench.key -o out.tmp s.pgp)
+  gpg --batch --yes --trust-model always -r bench@example.org --cipher-algo "$c" -z 0 -e -o g.pgp plain 2>/dev/null
   "$sealpost" pgp encrypt --recipient bench.cert --cipher "$ours" -o s.pgp plain
-  read -r sd sdr < <(measure "$sealpost" pgp decrypt --key bench.key -o out.tmp s.pgp)
+  # The two tools take turns, run by run, so that whatever else the machine is doing falls on both alike.
+  : > ge.txt; : > gd.txt; : > se.txt; : > sd.txt
+  for _ in $(seq "$runs"); do
+    timed "${genc[@]}" >> ge.txt
+    timed "${senc[@]}" >> se.txt
+    timed "${gdec[@]}" >> gd.txt
+    timed "${sdec[@]}" >> sd.txt
+  done
+  ge=$(median < ge.txt); se=$(median < se.txt); gd=$(median < gd.txt); sd=$(median < sd.txt)
+  sr=$(rss "${senc[@]}"); sdr=$(rss "${sdec[@]}"); gr=$(rss "${genc[@]}"); gdr=$(rss "${gdec[@]}")
   # Both directions must really work: each tool decrypts the other's output.
   gpg --batch --yes -d -o check1 s.pgp 2>/dev/null && cmp -s plain check1
   "$sealpost" pgp decrypt --key bench.key -o check2 g.pgp 2>/dev/null && cmp -s plain check2
