@@ -7,6 +7,8 @@ mod bench;
 mod demo;
 mod files;
 mod pgp;
+mod smime;
+mod smime_compress;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -64,14 +66,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             PgpCommand::ListKeys(a) => pgp::list_keys_cmd(&a),
         },
         Command::Smime(cmd) => match cmd {
-            SmimeCommand::Sign(_) => not_yet("smime sign", 4),
-            SmimeCommand::Verify(_) => not_yet("smime verify", 4),
-            SmimeCommand::Encrypt(_) => not_yet("smime encrypt", 4),
-            SmimeCommand::Decrypt(_) => not_yet("smime decrypt", 4),
+            SmimeCommand::Sign(a) => smime::sign_cmd(&a),
+            SmimeCommand::Verify(a) => smime::verify_cmd(&a),
+            SmimeCommand::Encrypt(a) => smime::encrypt_cmd(&a),
+            SmimeCommand::Decrypt(a) => smime::decrypt_cmd(&a),
             SmimeCommand::Receipt(_) => not_yet("smime receipt", 12),
             SmimeCommand::VerifyReceipt(_) => not_yet("smime verify-receipt", 12),
-            SmimeCommand::Compress(_) => not_yet("smime compress", 4),
-            SmimeCommand::Decompress(_) => not_yet("smime decompress", 4),
+            SmimeCommand::Compress(a) => smime_compress::compress_cmd(&a),
+            SmimeCommand::Decompress(a) => smime_compress::decompress_cmd(&a),
         },
         Command::Pem(cmd) => not_yet(
             match cmd {
@@ -111,6 +113,9 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
         }
         if let Some(pgp) = cause.downcast_ref::<crate::pgp::PgpError>() {
             return if pgp.is_verdict() { 1 } else { 2 };
+        }
+        if let Some(smime) = cause.downcast_ref::<crate::smime::SmimeError>() {
+            return if smime.is_verdict() { 1 } else { 2 };
         }
     }
     2

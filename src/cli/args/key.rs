@@ -66,6 +66,15 @@ pub struct KeyGenerate {
     /// Protect the secret key with the passphrase in this file (never on the command line).
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Make a CA certificate (X.509): basicConstraints cA, keyUsage keyCertSign and cRLSign.
+    #[arg(long)]
+    pub ca: bool,
+    /// Validity in days (X.509; default 365, 3650 with --ca).
+    #[arg(long, value_name = "DAYS")]
+    pub days: Option<u32>,
+    /// Passphrase file for an encrypted --issuer-key (X.509).
+    #[arg(long, value_name = "FILE", requires = "issuer_key")]
+    pub issuer_passphrase_file: Option<PathBuf>,
 }
 
 /// `key import`.

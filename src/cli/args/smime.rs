@@ -9,33 +9,42 @@ use super::{Io, VerdictOut};
 /// S/MIME and CMS (RFC 5652, RFC 8551).
 #[derive(Debug, Subcommand)]
 pub enum SmimeCommand {
-    /// Make SignedData, attached or detached (not implemented yet: issue #4).
+    /// Make SignedData, attached or detached.
     Sign(SmimeSign),
-    /// Verify SignedData and the signer's certificate chain (not implemented yet: issue #4).
+    /// Verify SignedData and the signer's certificate chain.
     Verify(SmimeVerify),
-    /// Make EnvelopedData or AuthEnvelopedData (not implemented yet: issue #4).
+    /// Make EnvelopedData (CBC) or AuthEnvelopedData (GCM).
     Encrypt(SmimeEncrypt),
-    /// Decrypt EnvelopedData or AuthEnvelopedData (not implemented yet: issue #4).
+    /// Decrypt EnvelopedData or AuthEnvelopedData.
     Decrypt(SmimeDecrypt),
     /// Make an RFC 2634 signed receipt for a message that asked for one (not implemented yet: issue #12).
     Receipt(SmimeReceipt),
     /// Check a signed receipt against the original message (not implemented yet: issue #12).
     VerifyReceipt(SmimeVerifyReceipt),
-    /// Make CompressedData (RFC 3274, zlib) (not implemented yet: issue #4).
+    /// Make CompressedData (RFC 3274, zlib).
     Compress(SmimeCompress),
-    /// Unpack CompressedData (not implemented yet: issue #4).
+    /// Unpack CompressedData.
     Decompress(SmimeDecompress),
 }
 
 /// `smime sign`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost smime sign --cert alice.cert --key alice.key -o letter.p7m letter.txt\n  sealpost smime sign --cert alice.cert --key alice.key --detached --pem -o letter.p7s letter.txt\n  sealpost smime sign --cert alice.cert --key alice.key --cert bob.cert --key bob.key --digest sha512 letter.txt"
+)]
 pub struct SmimeSign {
-    /// Signer certificate.
+    /// Signer certificate; repeat with --key for several signers (the n-th --cert goes with the n-th --key).
+    #[arg(long, value_name = "CERT", required = true)]
+    pub cert: Vec<PathBuf>,
+    /// Signer key (PKCS #8 or PKCS #1, PEM or DER; encrypted PKCS #8 with --passphrase-file).
+    #[arg(long, value_name = "KEY", required = true)]
+    pub key: Vec<PathBuf>,
+    /// Intermediate CA certificates to include in the message.
     #[arg(long, value_name = "CERT")]
-    pub cert: PathBuf,
-    /// Signer key.
-    #[arg(long, value_name = "KEY")]
-    pub key: PathBuf,
+    pub include: Vec<PathBuf>,
+    /// Sign with RSASSA-PSS instead of PKCS #1 v1.5.
+    #[arg(long)]
+    pub pss: bool,
     /// Leave the content out of the SignedData.
     #[arg(long)]
     pub detached: bool,
@@ -61,6 +70,9 @@ pub struct SmimeSign {
 
 /// `smime verify`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost smime verify --ca root.pem -o letter.txt letter.p7m\n  sealpost smime verify --ca root.pem --signature letter.p7s letter.txt\n  sealpost smime verify --cert alice.cert --no-chain --verdict-json v.json letter.p7m"
+)]
 pub struct SmimeVerify {
     /// Trusted CA certificates.
     #[arg(long, value_name = "CA")]
@@ -84,13 +96,23 @@ pub struct SmimeVerify {
 
 /// `smime encrypt`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost smime encrypt --recipient bob.cert -o letter.p7m letter.txt\n  sealpost smime encrypt --recipient bob.cert --recipient carol.cert --cipher aes256-gcm --pem letter.txt\n  sealpost smime encrypt --recipient bob.cert --oaep --cipher aes128 -o letter.p7m letter.txt"
+)]
 pub struct SmimeEncrypt {
     /// Recipient certificates.
     #[arg(long, value_name = "CERT", required = true)]
     pub recipient: Vec<PathBuf>,
-    /// Cipher: aes256 (default), aes192, aes128, aes256-gcm, aes128-gcm; 3des and des only when named.
+    /// Cipher: aes256 (default), aes192, aes128, aes256-gcm, aes128-gcm (AuthEnvelopedData); 3des only when
+    /// named (labelled weak); des only with --allow-broken.
     #[arg(long, value_name = "aes256|aes192|aes128|aes256-gcm|aes128-gcm|3des|des")]
     pub cipher: Option<String>,
+    /// Wrap the content key with RSAES-OAEP (SHA-256) instead of PKCS #1 v1.5.
+    #[arg(long)]
+    pub oaep: bool,
+    /// Allow broken algorithms (DES) when named.
+    #[arg(long)]
+    pub allow_broken: bool,
     /// PEM output instead of DER.
     #[arg(long)]
     pub pem: bool,
@@ -101,6 +123,9 @@ pub struct SmimeEncrypt {
 
 /// `smime decrypt`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost smime decrypt --cert bob.cert --key bob.key -o letter.txt letter.p7m\n  sealpost smime decrypt --cert bob.cert --key bob.key --verdict-json v.json letter.p7m"
+)]
 pub struct SmimeDecrypt {
     /// Recipient certificate.
     #[arg(long, value_name = "CERT")]

@@ -1,0 +1,205 @@
+//! `sealpost smime sign|verify|encrypt|decrypt`: argument checking and files; the work is in
+//! [`crate::smime`].
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+use cms::cert::IssuerAndSerialNumber;
+use x509_cert::Certificate;
+
+use super::VerdictFailure;
+use super::args::smime::{SmimeDecrypt, SmimeEncrypt, SmimeSign, SmimeVerify};
+use super::files::{self as io, Held, Output};
+use crate::core::digest::HashAlgorithm;
+use crate::core::policy::Policy;
+use crate::core::rand::SystemRng;
+use crate::core::rsa::RsaPrivateKey;
+use crate::smime::enveloped::{self, Choice, ContentCipher, Identity, KeyTransport, Recipient};
+use crate::smime::signed::{self, SignOptions, Signer, VerifyOptions};
+use crate::smime::x509;
+
+/// Every certificate in a file (PEM blocks, or one DER certificate).
+fn certs(path: &Path) -> anyhow::Result<Vec<Certificate>> {
+    let bytes = io::read_small(path, "certificate")?;
+    let found = x509::Certificate::read_all(&bytes).with_context(|| format!("reading {}", path.display()))?;
+    if found.is_empty() {
+        bail!("{} holds no certificate", path.display());
+    }
+    Ok(found.into_iter().map(|c| c.inner().clone()).collect())
+}
+
+fn certs_all(paths: &[PathBuf]) -> anyhow::Result<Vec<Certificate>> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(certs(p)?);
+    }
+    Ok(out)
+}
+
+/// The first certificate of a file: the user's own.
+fn own_cert(path: &Path) -> anyhow::Result<Certificate> {
+    certs(path)?.into_iter().next().with_context(|| format!("{} holds no certificate", path.display()))
+}
+
+fn private_key(path: &Path, passphrase: Option<&PathBuf>) -> anyhow::Result<RsaPrivateKey> {
+    let bytes = io::read_secret(path, "private key")?;
+    let pass = match passphrase {
+        Some(p) => Some(io::read_passphrase(p)?),
+        None => None,
+    };
+    let key = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => RsaPrivateKey::from_pem(text, pass.as_deref().map(|p| &p[..])),
+        _ => match pass.as_deref() {
+            Some(p) => RsaPrivateKey::from_encrypted_pkcs8_der(&bytes, p),
+            None => RsaPrivateKey::from_der(&bytes),
+        },
+    };
+    key.with_context(|| format!("reading the private key {}", path.display()))
+}
+
+fn write_cms(out: &mut Output, der: &[u8], pem: bool) -> anyhow::Result<()> {
+    if pem {
+        out.writer().write_all(crate::smime::input::to_pem(der, "CMS").as_bytes())?;
+    } else {
+        out.writer().write_all(der)?;
+    }
+    Ok(())
+}
+
+/// Reads a CMS message in DER, BER or PEM as DER.
+fn read_cms(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    let mut input = io::input(path)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut input, &mut bytes).context("reading the message")?;
+    Ok(crate::smime::input::cms_der(&bytes)?.into_owned())
+}
+
+pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
+    if args.cert.len() != args.key.len() {
+        bail!("give one --key for each --cert ({} certificates, {} keys)", args.cert.len(), args.key.len());
+    }
+    if !args.receipt_request.is_empty() || !args.receipt_to.is_empty() {
+        bail!("receipt requests are {} (issue #12)", super::args::NOT_YET);
+    }
+    let (hash, named) = match &args.digest {
+        None => (HashAlgorithm::Sha256, false),
+        Some(n) => (
+            HashAlgorithm::from_name(n)
+                .filter(|h| !matches!(h, HashAlgorithm::Md2))
+                .with_context(|| format!("unknown digest {n:?} (sha256, sha384, sha512, sha1, md5)"))?,
+            true,
+        ),
+    };
+    let cert_list: Vec<Certificate> = args.cert.iter().map(|c| own_cert(c)).collect::<Result<_, _>>()?;
+    let keys: Vec<RsaPrivateKey> =
+        args.key.iter().map(|k| private_key(k, args.passphrase_file.as_ref())).collect::<Result<_, _>>()?;
+    let chain = certs_all(&args.include)?;
+    let signers: Vec<Signer<'_>> =
+        cert_list.iter().zip(&keys).map(|(cert, key)| Signer { cert, key, chain: &chain }).collect();
+    let opts = SignOptions { detached: args.detached, hash, hash_named: named, pss: args.pss, signing_time: SystemTime::now() };
+    let mut input = io::input(args.io.input.as_deref())?;
+    let mut out = Output::open(args.io.output.as_deref(), false)?;
+    if args.pem {
+        // PEM needs the whole DER first; signing output is as big as the input only when attached.
+        let mut der = Vec::new();
+        signed::sign(&mut input, &mut der, &signers, &opts, &Policy::default())?;
+        let der = crate::smime::input::cms_der(&der)?;
+        write_cms(&mut out, &der, true)?;
+    } else {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, out.writer());
+        signed::sign(&mut input, &mut w, &signers, &opts, &Policy::default())?;
+        std::io::Write::flush(&mut w)?;
+    }
+    out.commit()
+}
+
+pub(super) fn verify_cmd(args: &SmimeVerify) -> anyhow::Result<()> {
+    let extra = certs_all(&args.cert)?;
+    let anchors = certs_all(&args.ca)?;
+    if anchors.is_empty() && !args.no_chain {
+        bail!("give the trusted CA certificates with --ca, or --no-chain to check the signature only");
+    }
+    let policy = Policy::default();
+    let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
+        x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
+    };
+    let opts = VerifyOptions {
+        certs: &extra,
+        policy: &policy,
+        chain: if args.no_chain { None } else { Some(&check) },
+    };
+    let verdict = match &args.signature {
+        Some(sig) => {
+            let der = read_cms(Some(sig))?;
+            let mut content = io::input(args.io.input.as_deref())?;
+            let verdict = signed::verify(&der, Some(&mut content), &opts, &mut std::io::sink())?;
+            io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+            verdict
+        }
+        None => {
+            let der = read_cms(args.io.input.as_deref())?;
+            let mut held = Held::open(args.io.output.as_deref())?;
+            let verdict = signed::verify(&der, None, &opts, held.writer())?;
+            io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+            if verdict.signature_ok() {
+                held.release()?;
+            }
+            verdict
+        }
+    };
+    if !verdict.signature_ok() {
+        return Err(VerdictFailure(format!("verification failed: {}", verdict.status)).into());
+    }
+    Ok(())
+}
+
+fn issuer_serial(cert: &Certificate) -> IssuerAndSerialNumber {
+    let tbs = cert.tbs_certificate();
+    IssuerAndSerialNumber { issuer: tbs.issuer().clone(), serial_number: tbs.serial_number().clone() }
+}
+
+pub(super) fn encrypt_cmd(args: &SmimeEncrypt) -> anyhow::Result<()> {
+    let (cipher, named) = match &args.cipher {
+        None => (ContentCipher::from_name("aes256").context("aes256")?, false),
+        Some(n) => (
+            ContentCipher::from_name(n)
+                .with_context(|| format!("unknown cipher {n:?} (aes256, aes192, aes128, aes256-gcm, aes128-gcm, 3des, des)"))?,
+            true,
+        ),
+    };
+    let mut recipients = Vec::new();
+    for path in &args.recipient {
+        let cert = own_cert(path)?;
+        let key = signed::cert_rsa_key(&cert).with_context(|| format!("the recipient certificate {}", path.display()))?;
+        recipients.push(Recipient { id: issuer_serial(&cert), key });
+    }
+    let transport = if args.oaep { KeyTransport::Oaep(HashAlgorithm::Sha256) } else { KeyTransport::Pkcs1v15 };
+    let policy = Policy { allow_broken: args.allow_broken, ..Policy::default() };
+    let choice = Choice { policy: &policy, cipher_named: named };
+    let mut input = io::input(args.io.input.as_deref())?;
+    let mut out = Output::open(args.io.output.as_deref(), false)?;
+    if args.pem {
+        let mut ber = Vec::new();
+        enveloped::encrypt(&mut input, &mut ber, &recipients, cipher, transport, &choice, &mut SystemRng)?;
+        let der = crate::smime::input::cms_der(&ber)?;
+        write_cms(&mut out, &der, true)?;
+    } else {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, out.writer());
+        enveloped::encrypt(&mut input, &mut w, &recipients, cipher, transport, &choice, &mut SystemRng)?;
+        std::io::Write::flush(&mut w)?;
+    }
+    out.commit()
+}
+
+pub(super) fn decrypt_cmd(args: &SmimeDecrypt) -> anyhow::Result<()> {
+    let cert = own_cert(&args.cert)?;
+    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
+    let ski = x509::Certificate::from_x509(cert.clone())?.subject_key_id();
+    let me = Identity { id: issuer_serial(&cert), ski, key: &key };
+    let der = read_cms(args.io.input.as_deref())?;
+    let mut held = Held::open(args.io.output.as_deref())?;
+    let verdict = enveloped::decrypt(&der, &me, &Policy::default(), held.writer())?;
+    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+    held.release()
+}
