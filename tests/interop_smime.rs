@@ -292,6 +292,8 @@ fn openssl_signs_we_verify() {
                 for s in signers {
                     assert_eq!(s["status"], "good", "{label} {variant} detached={detached}: {verdict}");
                 }
+                let emails: Vec<&str> = signers.iter().filter_map(|s| s["email"].as_str()).collect();
+                assert!(emails.contains(&"alice@example.org"), "the signer's address is reported: {verdict}");
                 if md == "sha1" {
                     assert_eq!(verdict["status"], "pass-weak", "{verdict}");
                     assert!(o.status.success(), "pass-weak exits 0");
@@ -356,16 +358,14 @@ fn tampered_messages_fail_and_release_nothing() {
         bytes[at] ^= 0x40;
         std::fs::write(&msg, &bytes).unwrap();
         let out = dir.join(format!("{cipher}.out"));
-        let o = run(
-            sealpost()
-                .args(["smime", "decrypt", "--cert"])
-                .arg(&p.bob.0)
-                .arg("--key")
-                .arg(&p.bob.1)
-                .arg("-o")
-                .arg(&out)
-                .arg(&msg),
-        );
+        let o = run(sealpost()
+            .args(["smime", "decrypt", "--cert"])
+            .arg(&p.bob.0)
+            .arg("--key")
+            .arg(&p.bob.1)
+            .arg("-o")
+            .arg(&out)
+            .arg(&msg));
         if cipher.ends_with("gcm") {
             assert_eq!(o.status.code(), Some(1), "{cipher}: a modified GCM message fails its tag");
             assert!(!out.exists(), "{cipher}: nothing released");
@@ -380,16 +380,14 @@ fn tampered_messages_fail_and_release_nothing() {
     // Not a recipient.
     let msg = dir.join("for-bob.p7m");
     run_ok(sealpost().args(["smime", "encrypt", "--recipient"]).arg(&p.bob.0).arg("-o").arg(&msg).arg(&input));
-    let o = run(
-        sealpost()
-            .args(["smime", "decrypt", "--cert"])
-            .arg(&p.alice.0)
-            .arg("--key")
-            .arg(&p.alice.1)
-            .arg("-o")
-            .arg(&out)
-            .arg(&msg),
-    );
+    let o = run(sealpost()
+        .args(["smime", "decrypt", "--cert"])
+        .arg(&p.alice.0)
+        .arg("--key")
+        .arg(&p.alice.1)
+        .arg("-o")
+        .arg(&out)
+        .arg(&msg));
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not encrypted to this certificate"));
     let _ = &p.dir;

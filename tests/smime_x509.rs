@@ -406,6 +406,10 @@ fn openssl_made_pki_with_one_defect_each() {
     let sha1 = pki.issue("sha1", "Frank", "inter", "leaf", &["-sha1"]);
     let report = validate(&sha1, pool, anchors, &[], Purpose::Sign, &policy).unwrap();
     assert_eq!(report.weak, [Weakness::Algorithm(Algorithm::Sha1)]);
+    let md5 = pki.issue("md5", "Mallet", "inter", "leaf", &["-md5"]);
+    assert_eq!(md5.verify_signed_by(&inter).unwrap(), HashAlgorithm::Md5);
+    let report = validate(&md5, pool, anchors, &[], Purpose::Sign, &policy).unwrap();
+    assert_eq!(report.weak, [Weakness::Algorithm(Algorithm::Md5)]);
     let small = pki.issue_bits("small", "Grace", "inter", "leaf", &[], 1024);
     let report = validate(&small, pool, anchors, &[], Purpose::Encrypt, &policy).unwrap();
     assert_eq!(report.weak, [Weakness::ShortRsaKey(1024)]);

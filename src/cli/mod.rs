@@ -9,6 +9,7 @@ mod files;
 mod pgp;
 mod smime;
 mod smime_compress;
+mod x509;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -53,7 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Key(KeyCommand::Generate(g)) => match g.key_type {
             args::key::KeyType::Pgp => pgp::generate_cmd(&g),
-            args::key::KeyType::X509 => not_yet("key generate --type x509", 4),
+            args::key::KeyType::X509 => x509::generate_cmd(&g),
         },
         Command::Key(KeyCommand::Import(_)) => not_yet("key import", 6),
         Command::Key(KeyCommand::List(_)) => not_yet("key list", 6),

@@ -69,10 +69,27 @@ fn write_cms(out: &mut Output, der: &[u8], pem: bool) -> anyhow::Result<()> {
 
 /// Reads a CMS message in DER, BER or PEM as DER.
 fn read_cms(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
-    let mut input = io::input(path)?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut input, &mut bytes).context("reading the message")?;
-    Ok(crate::smime::input::cms_der(&bytes)?.into_owned())
+    let bytes = match path {
+        // A file is read in one go into a buffer of its size (growing a buffer copies a big message
+        // several times).
+        Some(p) if p != Path::new("-") => {
+            if p.is_dir() {
+                bail!("{} is a directory", p.display());
+            }
+            std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut io::input(path)?, &mut bytes).context("reading the message")?;
+            bytes
+        }
+    };
+    let der = crate::smime::input::cms_der(&bytes)?;
+    Ok(match der {
+        // DER as it came: keep the buffer rather than copy it.
+        std::borrow::Cow::Borrowed(d) if d.len() == bytes.len() => bytes,
+        other => other.into_owned(),
+    })
 }
 
 pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
@@ -97,7 +114,13 @@ pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
     let chain = certs_all(&args.include)?;
     let signers: Vec<Signer<'_>> =
         cert_list.iter().zip(&keys).map(|(cert, key)| Signer { cert, key, chain: &chain }).collect();
-    let opts = SignOptions { detached: args.detached, hash, hash_named: named, pss: args.pss, signing_time: SystemTime::now() };
+    let opts = SignOptions {
+        detached: args.detached,
+        hash,
+        hash_named: named,
+        pss: args.pss,
+        signing_time: SystemTime::now(),
+    };
     let mut input = io::input(args.io.input.as_deref())?;
     let mut out = Output::open(args.io.output.as_deref(), false)?;
     if args.pem {
@@ -124,11 +147,7 @@ pub(super) fn verify_cmd(args: &SmimeVerify) -> anyhow::Result<()> {
     let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
         x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
     };
-    let opts = VerifyOptions {
-        certs: &extra,
-        policy: &policy,
-        chain: if args.no_chain { None } else { Some(&check) },
-    };
+    let opts = VerifyOptions { certs: &extra, policy: &policy, chain: if args.no_chain { None } else { Some(&check) } };
     let verdict = match &args.signature {
         Some(sig) => {
             let der = read_cms(Some(sig))?;
@@ -163,15 +182,17 @@ pub(super) fn encrypt_cmd(args: &SmimeEncrypt) -> anyhow::Result<()> {
     let (cipher, named) = match &args.cipher {
         None => (ContentCipher::from_name("aes256").context("aes256")?, false),
         Some(n) => (
-            ContentCipher::from_name(n)
-                .with_context(|| format!("unknown cipher {n:?} (aes256, aes192, aes128, aes256-gcm, aes128-gcm, 3des, des)"))?,
+            ContentCipher::from_name(n).with_context(|| {
+                format!("unknown cipher {n:?} (aes256, aes192, aes128, aes256-gcm, aes128-gcm, 3des, des)")
+            })?,
             true,
         ),
     };
     let mut recipients = Vec::new();
     for path in &args.recipient {
         let cert = own_cert(path)?;
-        let key = signed::cert_rsa_key(&cert).with_context(|| format!("the recipient certificate {}", path.display()))?;
+        let key =
+            signed::cert_rsa_key(&cert).with_context(|| format!("the recipient certificate {}", path.display()))?;
         recipients.push(Recipient { id: issuer_serial(&cert), key });
     }
     let transport = if args.oaep { KeyTransport::Oaep(HashAlgorithm::Sha256) } else { KeyTransport::Pkcs1v15 };

@@ -108,6 +108,10 @@ pub struct SignerResult {
     /// A human explanation for anything but `good`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The signer's e-mail address as the certificate states it (S/MIME: subjectAltName rfc822Name, else
+    /// the subject's emailAddress), for the mail layer to compare with the From address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl SignerResult {
@@ -121,6 +125,7 @@ impl SignerResult {
             key_algorithm: None,
             key_bits: None,
             detail: None,
+            email: None,
         }
     }
 }

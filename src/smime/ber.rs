@@ -712,6 +712,15 @@ impl<'a> DerReader<'a> {
         Ok((hdr, content))
     }
 
+    /// Reads the next element, whatever its tag: its header, its whole encoding (identifier, length and
+    /// content octets, to hand to a decoder of that type), and its content octets.
+    pub fn read_tlv(&mut self) -> Result<(Header, &'a [u8], &'a [u8]), SmimeError> {
+        let (hdr, content) = self.read_any()?;
+        let whole =
+            self.buf.get(hdr.offset..hdr.content_start() + content.len()).ok_or_else(|| bug("element out of range"))?;
+        Ok((hdr, whole, content))
+    }
+
     /// Reads the next element, which must have the one-octet tag `tag` (e.g. `0x30` for SEQUENCE).
     pub fn read(&mut self, tag: u8, name: &str) -> Result<&'a [u8], SmimeError> {
         self.read_element(tag, name).map(|(_, content)| content)

@@ -12,12 +12,9 @@
 
 use std::io::{self, Read, Write};
 
-use cms::authenveloped_data::AuthEnvelopedData;
 use cms::cert::IssuerAndSerialNumber;
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::enveloped_data::{
-    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo, RecipientInfos,
-};
+use cms::content_info::CmsVersion;
+use cms::enveloped_data::{KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo, RecipientInfos};
 use const_oid::ObjectIdentifier;
 use der::asn1::{Null, OctetString};
 use der::{Any, Decode, Encode, Sequence};
@@ -28,8 +25,8 @@ use super::SmimeError;
 use crate::core::algorithm::Algorithm;
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::digest::HashAlgorithm;
-use crate::core::mode::{GcmDecryptor, GcmEncryptor};
 use crate::core::mode::{Crypter, Direction, Mode, Padding, crypter};
+use crate::core::mode::{GcmDecryptor, GcmEncryptor};
 use crate::core::policy::{Policy, Usage, Weakness};
 use crate::core::rand::Rng;
 use crate::core::rsa::{EncryptionPadding, RsaPrivateKey, RsaPublicKey};
@@ -114,7 +111,8 @@ impl ContentCipher {
     }
 
     fn oid(self) -> Result<ObjectIdentifier, SmimeError> {
-        let oid = self.algorithm().info().oid.ok_or_else(|| SmimeError::Unsupported(format!("{} in CMS", self.name())))?;
+        let oid =
+            self.algorithm().info().oid.ok_or_else(|| SmimeError::Unsupported(format!("{} in CMS", self.name())))?;
         ObjectIdentifier::new(oid).map_err(|e| SmimeError::malformed("OID", e))
     }
 
@@ -352,7 +350,10 @@ pub fn encrypt(
             rng.fill(&mut nonce)?;
             let enc = GcmEncryptor::new(&key, &nonce, &[], false)?;
             let params = GcmParameters { nonce: OctetString::new(nonce)?, icv_len: GCM_TAG as u8 };
-            (AlgorithmIdentifierOwned { oid: cipher.oid()?, parameters: Some(any(&params)?) }, Sealer::Gcm(Box::new(enc)))
+            (
+                AlgorithmIdentifierOwned { oid: cipher.oid()?, parameters: Some(any(&params)?) },
+                Sealer::Gcm(Box::new(enc)),
+            )
         }
     };
     let gcm = matches!(cipher, ContentCipher::Gcm { .. });
@@ -417,38 +418,70 @@ pub struct Identity<'a> {
     pub key: &'a RsaPrivateKey,
 }
 
-/// The parts of EnvelopedData and AuthEnvelopedData decryption needs.
-struct Envelope {
+/// The parts of EnvelopedData and AuthEnvelopedData decryption needs, found without copying the
+/// ciphertext (the `cms` crate's owned structures would copy it three times); only the small parts are
+/// decoded with the `cms` crate.
+struct Envelope<'a> {
     recipients: RecipientInfos,
-    content: EncryptedContentInfo,
-    mac: Option<Vec<u8>>,
+    content_alg: AlgorithmIdentifierOwned,
+    ciphertext: Option<&'a [u8]>,
+    mac: Option<&'a [u8]>,
     auth_attrs_der: Option<Vec<u8>>,
 }
 
-fn envelope(der: &[u8]) -> Result<Envelope, SmimeError> {
-    let ci = ContentInfo::from_der(der).map_err(|e| SmimeError::malformed("CMS message", e))?;
-    if ci.content_type == ID_ENVELOPED_DATA {
-        let env: EnvelopedData = ci.content.decode_as().map_err(|e| SmimeError::malformed("EnvelopedData", e))?;
-        Ok(Envelope { recipients: env.recip_infos, content: env.encrypted_content, mac: None, auth_attrs_der: None })
-    } else if ci.content_type == ID_AUTH_ENVELOPED_DATA {
-        let env: AuthEnvelopedData =
-            ci.content.decode_as().map_err(|e| SmimeError::malformed("AuthEnvelopedData", e))?;
-        let auth_attrs_der = match &env.auth_attrs {
-            Some(a) => Some(a.to_der()?),
-            None => None,
-        };
-        Ok(Envelope {
-            recipients: env.recip_infos,
-            content: env.auth_encrypted_content_info,
-            mac: Some(env.mac.as_bytes().to_vec()),
-            auth_attrs_der,
-        })
+fn envelope(der: &[u8]) -> Result<Envelope<'_>, SmimeError> {
+    use super::ber::DerReader;
+    let mut top = DerReader::new(der, "CMS message");
+    let mut ci = top.read_nested(0x30, "ContentInfo")?;
+    top.finish("the message")?;
+    let ct = ci.read_oid("contentType")?;
+    let auth = if ct == ID_ENVELOPED_DATA {
+        false
+    } else if ct == ID_AUTH_ENVELOPED_DATA {
+        true
     } else {
-        Err(SmimeError::malformed(
+        return Err(SmimeError::malformed(
             "CMS message",
-            format!("content type {} is not EnvelopedData or AuthEnvelopedData", ci.content_type),
-        ))
+            format!("content type {} is not EnvelopedData or AuthEnvelopedData", super::input::oid_name(&ct)),
+        ));
+    };
+    let what = if auth { "AuthEnvelopedData" } else { "EnvelopedData" };
+    let mut explicit = ci.read_nested(0xa0, "content")?;
+    let mut env = explicit.read_nested(0x30, what)?;
+    env.read(0x02, "version")?;
+    if env.peek_tag() == Some(0xa0) {
+        env.read_tlv()?; // originatorInfo: certificates we do not need.
     }
+    let (_, infos, _) = env.read_tlv()?;
+    let recipients = RecipientInfos::from_der(infos).map_err(|e| SmimeError::malformed("RecipientInfos", e))?;
+    let mut eci = env.read_nested(0x30, "EncryptedContentInfo")?;
+    eci.read_oid("contentType")?;
+    let (_, alg, _) = eci.read_tlv()?;
+    let content_alg = AlgorithmIdentifierOwned::from_der(alg)
+        .map_err(|e| SmimeError::malformed("content encryption algorithm", e))?;
+    // [0] IMPLICIT OCTET STRING: primitive in DER (BER segments were joined by the input layer).
+    let ciphertext = if eci.is_empty() { None } else { Some(eci.read(0x80, "encryptedContent")?) };
+    eci.finish("EncryptedContentInfo")?;
+    let (mut mac, mut auth_attrs_der) = (None, None);
+    if auth {
+        if env.peek_tag() == Some(0xa1) {
+            let (_, whole, _) = env.read_tlv()?;
+            // The AAD is the DER of the attributes with the SET OF tag (RFC 5083 section 2.2).
+            let mut set = whole.to_vec();
+            if let Some(first) = set.first_mut() {
+                *first = 0x31;
+            }
+            auth_attrs_der = Some(set);
+        }
+        mac = Some(env.read(0x04, "mac")?);
+        if env.peek_tag() == Some(0xa2) {
+            env.read_tlv()?;
+        }
+    } else if env.peek_tag() == Some(0xa1) {
+        env.read_tlv()?; // unprotectedAttrs
+    }
+    env.finish(what)?;
+    Ok(Envelope { recipients, content_alg, ciphertext, mac, auth_attrs_der })
 }
 
 fn describe_rid(rid: &RecipientIdentifier) -> String {
@@ -470,7 +503,7 @@ pub fn decrypt(der: &[u8], me: &Identity<'_>, policy: &Policy, out: &mut dyn Wri
     let env = envelope(der)?;
     let mut verdict = Verdict::new(Format::Smime);
     verdict.encrypted = true;
-    let cipher = ContentCipher::from_oid(&env.content.content_enc_alg.oid)?;
+    let cipher = ContentCipher::from_oid(&env.content_alg.oid)?;
     let acceptance = policy.check(cipher.algorithm(), Usage::Decrypt, false)?;
     verdict.weak.extend(acceptance.weak);
     verdict.algorithms.cipher = Some(cipher.name());
@@ -499,7 +532,10 @@ pub fn decrypt(der: &[u8], me: &Identity<'_>, policy: &Policy, out: &mut dyn Wri
         }
     }
     let ktri = found.ok_or_else(|| {
-        SmimeError::CannotDecrypt(format!("the message is not encrypted to this certificate (recipients: {})", seen.join("; ")))
+        SmimeError::CannotDecrypt(format!(
+            "the message is not encrypted to this certificate (recipients: {})",
+            seen.join("; ")
+        ))
     })?;
     let transport = key_transport_from(&ktri.key_enc_alg)?;
     verdict.algorithms.key_transport = Some(transport.name().to_string());
@@ -517,14 +553,10 @@ pub fn decrypt(der: &[u8], me: &Identity<'_>, policy: &Policy, out: &mut dyn Wri
         return Err(SmimeError::CannotDecrypt("the content key does not unwrap with this key".into()));
     }
     let ciphertext = env
-        .content
-        .encrypted_content
-        .as_ref()
-        .ok_or_else(|| SmimeError::Unsupported("detached encrypted content (no encryptedContent)".into()))?
-        .as_bytes();
+        .ciphertext
+        .ok_or_else(|| SmimeError::Unsupported("detached encrypted content (no encryptedContent)".into()))?;
     let params = env
-        .content
-        .content_enc_alg
+        .content_alg
         .parameters
         .as_ref()
         .ok_or_else(|| SmimeError::malformed("content encryption algorithm", "no parameters (IV or nonce)"))?;
@@ -544,7 +576,6 @@ pub fn decrypt(der: &[u8], me: &Identity<'_>, policy: &Policy, out: &mut dyn Wri
         ContentCipher::Gcm { .. } => {
             let mac = env
                 .mac
-                .as_ref()
                 .ok_or_else(|| SmimeError::malformed("EnvelopedData", "GCM outside AuthEnvelopedData has no tag"))?;
             let p = params.decode_as::<GcmParameters>().map_err(|e| SmimeError::malformed("GCM parameters", e))?;
             if p.nonce.as_bytes().len() != 12 {
@@ -573,9 +604,9 @@ pub fn decrypt(der: &[u8], me: &Identity<'_>, policy: &Policy, out: &mut dyn Wri
         crate::core::CoreError::DecryptionFailed if verdict.integrity == Integrity::Aead => SmimeError::Integrity(
             "the GCM tag does not match: the message was modified, or the content key is wrong".into(),
         ),
-        crate::core::CoreError::DecryptionFailed => SmimeError::CannotDecrypt(
-            "bad padding after decryption: wrong key, or a modified message".into(),
-        ),
+        crate::core::CoreError::DecryptionFailed => {
+            SmimeError::CannotDecrypt("bad padding after decryption: wrong key, or a modified message".into())
+        }
         other => SmimeError::Core(other),
     })?;
     out.write_all(&plain)?;

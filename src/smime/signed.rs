@@ -15,8 +15,8 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{CertificateSet, SignedData, SignerIdentifier, SignerInfo, SignerInfos};
+use cms::content_info::CmsVersion;
+use cms::signed_data::{CertificateSet, SignerIdentifier, SignerInfo, SignerInfos};
 use const_oid::ObjectIdentifier;
 use der::asn1::{OctetString, SetOfVec, UtcTime};
 use der::{Any, Decode, Encode, Sequence};
@@ -104,7 +104,10 @@ fn single_value<'a>(attrs: &'a SetOfVec<Attribute>, oid: &ObjectIdentifier) -> R
     let mut found = attrs.iter().filter(|a| a.oid == *oid);
     let Some(attr) = found.next() else { return Ok(None) };
     if found.next().is_some() || attr.values.len() != 1 {
-        return Err(SmimeError::malformed("signed attributes", format!("attribute {oid} must appear once with one value")));
+        return Err(SmimeError::malformed(
+            "signed attributes",
+            format!("attribute {oid} must appear once with one value"),
+        ));
     }
     Ok(attr.values.iter().next())
 }
@@ -167,13 +170,17 @@ fn smime_capabilities() -> Result<Any, SmimeError> {
         id: ObjectIdentifier,
     }
     let ids = [Algorithm::Aes256Gcm, Algorithm::Aes128Gcm, Algorithm::Aes256, Algorithm::Aes192, Algorithm::Aes128];
-    let caps: Vec<Capability> = ids.into_iter().map(|a| oid_of(a).map(|id| Capability { id })).collect::<Result<_, _>>()?;
+    let caps: Vec<Capability> =
+        ids.into_iter().map(|a| oid_of(a).map(|id| Capability { id })).collect::<Result<_, _>>()?;
     Ok(Any::encode_from(&caps)?)
 }
 
 fn signature_algorithm(pss: bool, hash: HashAlgorithm) -> Result<AlgorithmIdentifierOwned, SmimeError> {
     if !pss {
-        return Ok(AlgorithmIdentifierOwned { oid: RSA_ENCRYPTION, parameters: Some(Any::encode_from(&der::asn1::Null)?) });
+        return Ok(AlgorithmIdentifierOwned {
+            oid: RSA_ENCRYPTION,
+            parameters: Some(Any::encode_from(&der::asn1::Null)?),
+        });
     }
     let h = AlgorithmIdentifierOwned { oid: oid_of(hash.algorithm())?, parameters: None };
     let mgf = AlgorithmIdentifierOwned { oid: MGF1, parameters: Some(Any::encode_from(&h)?) };
@@ -197,7 +204,10 @@ pub fn sign(
         policy.check_rsa(s.key.bits(), Usage::Sign)?;
         let cert_key = cert_rsa_key(s.cert)?;
         if cert_key.n() != s.key.public().n() {
-            return Err(SmimeError::UnusableKey(format!("the key does not belong to the certificate \"{}\"", describe(s.cert))));
+            return Err(SmimeError::UnusableKey(format!(
+                "the key does not belong to the certificate \"{}\"",
+                describe(s.cert)
+            )));
         }
     }
     let digest_alg = AlgorithmIdentifierOwned { oid: oid_of(opts.hash.algorithm())?, parameters: None };
@@ -258,7 +268,10 @@ pub fn sign(
     }
     out.write_all(&set)?;
 
-    let secs = opts.signing_time.duration_since(UNIX_EPOCH).map_err(|_| SmimeError::malformed("signing time", "before 1970"))?;
+    let secs = opts
+        .signing_time
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| SmimeError::malformed("signing time", "before 1970"))?;
     let time = UtcTime::from_unix_duration(Duration::from_secs(secs.as_secs()))
         .map_err(|e| SmimeError::malformed("signing time", e))?;
     let mut infos = Vec::new();
@@ -296,7 +309,8 @@ pub fn sign(
 
 /// Checks a signer's certificate path; returns the weaknesses found on the path. Given by the caller, who
 /// knows the trust anchors; `None` in [`VerifyOptions`] checks the signature only (`--no-chain`).
-pub type ChainCheck<'a> = dyn Fn(&Certificate, &[Certificate], Option<SystemTime>) -> Result<Vec<Weakness>, SmimeError> + 'a;
+pub type ChainCheck<'a> =
+    dyn Fn(&Certificate, &[Certificate], Option<SystemTime>) -> Result<Vec<Weakness>, SmimeError> + 'a;
 
 /// How to verify.
 pub struct VerifyOptions<'a> {
@@ -322,14 +336,20 @@ fn sid_matches(sid: &SignerIdentifier, cert: &Certificate) -> bool {
 }
 
 /// The signature padding and hash of a SignerInfo's signature algorithm.
-fn signature_scheme(info: &SignerInfo, digest_hash: HashAlgorithm) -> Result<(SignaturePadding, HashAlgorithm), SmimeError> {
+fn signature_scheme(
+    info: &SignerInfo,
+    digest_hash: HashAlgorithm,
+) -> Result<(SignaturePadding, HashAlgorithm), SmimeError> {
     let alg = &info.signature_algorithm;
     if alg.oid == RSA_ENCRYPTION {
         return Ok((SignaturePadding::Pkcs1v15, digest_hash));
     }
     if let Some((_, h)) = RSA_WITH.iter().find(|(o, _)| alg.oid.to_string() == *o) {
         if *h != digest_hash {
-            return Err(SmimeError::malformed("SignerInfo", format!("signature algorithm over {h}, digest algorithm {digest_hash}")));
+            return Err(SmimeError::malformed(
+                "SignerInfo",
+                format!("signature algorithm over {h}, digest algorithm {digest_hash}"),
+            ));
         }
         return Ok((SignaturePadding::Pkcs1v15, *h));
     }
@@ -374,7 +394,9 @@ fn check_signer(
 ) -> SignerResult {
     let Some(cert) = pool.iter().find(|c| sid_matches(&info.sid, c)) else {
         let who = match &info.sid {
-            SignerIdentifier::IssuerAndSerialNumber(ias) => format!("issuer \"{}\" serial {}", ias.issuer, ias.serial_number),
+            SignerIdentifier::IssuerAndSerialNumber(ias) => {
+                format!("issuer \"{}\" serial {}", ias.issuer, ias.serial_number)
+            }
             SignerIdentifier::SubjectKeyIdentifier(ski) => {
                 format!("subject key id {}", ski.0.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>())
             }
@@ -384,6 +406,7 @@ fn check_signer(
         return r;
     };
     let mut r = SignerResult::new(describe(cert), SignerStatus::Good);
+    r.email = super::x509::Certificate::from_x509(cert.clone()).ok().and_then(|c| c.emails().into_iter().next());
     let outcome = (|| -> Result<Option<SystemTime>, SmimeError> {
         let hash = hash_from_oid(&info.digest_alg.oid)?;
         r.hash = Some(hash.to_string());
@@ -450,6 +473,68 @@ fn check_signer(
     r
 }
 
+/// The parts of a SignedData message verification needs, found without copying the content: the `cms`
+/// crate's owned structures would copy a large content three times (ContentInfo, SignedData, eContent), so
+/// only the small parts (certificates, SignerInfos) are decoded with it.
+struct SignedParts<'a> {
+    econtent_type: ObjectIdentifier,
+    /// The content octets (CMS: the OCTET STRING's value; PKCS #7 may carry another type: its value octets).
+    econtent: Option<&'a [u8]>,
+    certificates: Vec<Certificate>,
+    signer_infos: SignerInfos,
+}
+
+impl<'a> SignedParts<'a> {
+    fn parse(der: &'a [u8]) -> Result<SignedParts<'a>, SmimeError> {
+        use super::ber::DerReader;
+        let mut top = DerReader::new(der, "CMS message");
+        let mut ci = top.read_nested(0x30, "ContentInfo")?;
+        top.finish("the message")?;
+        let ct = ci.read_oid("contentType")?;
+        if ct != ID_SIGNED_DATA {
+            return Err(SmimeError::malformed(
+                "CMS message",
+                format!("content type {} is not SignedData", super::input::oid_name(&ct)),
+            ));
+        }
+        let mut explicit = ci.read_nested(0xa0, "content")?;
+        let mut sd = explicit.read_nested(0x30, "SignedData")?;
+        sd.read(0x02, "version")?;
+        sd.read(0x31, "digestAlgorithms")?;
+        let mut eci = sd.read_nested(0x30, "encapContentInfo")?;
+        let econtent_type = eci.read_oid("eContentType")?;
+        let econtent = if eci.peek_tag() == Some(0xa0) {
+            let mut e = eci.read_nested(0xa0, "eContent")?;
+            let (_, _, value) = e.read_tlv()?;
+            e.finish("eContent")?;
+            Some(value)
+        } else {
+            None
+        };
+        eci.finish("encapContentInfo")?;
+        let mut certificates = Vec::new();
+        if sd.peek_tag() == Some(0xa0) {
+            let (_, _, content) = sd.read_tlv()?;
+            let mut set = DerReader::new(content, "certificates");
+            while !set.is_empty() {
+                let (hdr, whole, _) = set.read_tlv()?;
+                // Other certificate formats (attribute certificates, [0]-[3]) are skipped.
+                if hdr.is_universal(16) {
+                    certificates
+                        .push(Certificate::from_der(whole).map_err(|e| SmimeError::malformed("certificate", e))?);
+                }
+            }
+        }
+        if sd.peek_tag() == Some(0xa1) {
+            sd.read_tlv()?; // CRLs: not used.
+        }
+        let (_, infos, _) = sd.read_tlv()?;
+        let signer_infos = SignerInfos::from_der(infos).map_err(|e| SmimeError::malformed("SignerInfos", e))?;
+        sd.finish("SignedData")?;
+        Ok(SignedParts { econtent_type, econtent, certificates, signer_infos })
+    }
+}
+
 /// Verifies SignedData (DER). Attached content is written to `out`; for a detached signature pass the
 /// content as `detached` (nothing is written then). What reaches `out` must be held until the caller has the
 /// verdict.
@@ -457,13 +542,9 @@ pub fn verify(
     der: &[u8],
     detached: Option<&mut dyn Read>,
     opts: &VerifyOptions<'_>,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<Verdict, SmimeError> {
-    let ci = ContentInfo::from_der(der).map_err(|e| SmimeError::malformed("CMS message", e))?;
-    if ci.content_type != ID_SIGNED_DATA {
-        return Err(SmimeError::malformed("CMS message", format!("content type {} is not SignedData", ci.content_type)));
-    }
-    let sd: SignedData = ci.content.decode_as().map_err(|e| SmimeError::malformed("SignedData", e))?;
+    let sd = SignedParts::parse(der)?;
     if sd.signer_infos.0.len() > MAX_SIGNERS {
         return Err(SmimeError::malformed("SignedData", format!("more than {MAX_SIGNERS} signers")));
     }
@@ -476,9 +557,12 @@ pub fn verify(
         }
     }
     let mut hashers: Vec<Hasher> = hashes.iter().map(|h| Hasher::new(*h)).collect();
-    match (&sd.encap_content_info.econtent, detached) {
+    match (sd.econtent, detached) {
         (Some(_), Some(_)) => {
-            return Err(SmimeError::malformed("SignedData", "the content is inside the message and --signature was given"));
+            return Err(SmimeError::malformed(
+                "SignedData",
+                "the content is inside the message and --signature was given",
+            ));
         }
         (None, None) => {
             return Err(SmimeError::malformed(
@@ -486,13 +570,18 @@ pub fn verify(
                 "a detached signature (no content inside): give the content as INPUT and the signature with --signature",
             ));
         }
-        (Some(content), None) => {
-            // CMS: the value of an OCTET STRING; PKCS #7 (RFC 2315) may carry any type: hash its value octets.
-            let bytes = content.value();
-            for h in &mut hashers {
-                h.update(bytes);
-            }
-            out.write_all(bytes)?;
+        (Some(bytes), None) => {
+            // Writing the content out and hashing it take about as long each: do them side by side.
+            std::thread::scope(|scope| -> Result<(), SmimeError> {
+                let writer = scope.spawn(move || out.write_all(bytes));
+                for h in &mut hashers {
+                    h.update(bytes);
+                }
+                writer
+                    .join()
+                    .map_err(|_| SmimeError::Core(crate::core::CoreError::Bug("writer thread panicked")))??;
+                Ok(())
+            })?;
         }
         (None, Some(reader)) => {
             let mut buf = vec![0u8; PIECE];
@@ -511,18 +600,11 @@ pub fn verify(
     }
     let digests: Vec<(HashAlgorithm, Vec<u8>)> =
         hashes.iter().copied().zip(hashers.into_iter().map(|h| h.finish().as_bytes().to_vec())).collect();
-    let mut pool: Vec<Certificate> = Vec::new();
-    if let Some(set) = &sd.certificates {
-        for c in set.0.iter() {
-            if let CertificateChoices::Certificate(cert) = c {
-                pool.push(cert.clone());
-            }
-        }
-    }
+    let mut pool = sd.certificates;
     pool.extend(opts.certs.iter().cloned());
     let mut verdict = Verdict::new(Format::Smime);
     for info in sd.signer_infos.0.iter() {
-        verdict.signers.push(check_signer(info, &sd.encap_content_info.econtent_type, &digests, &pool, opts));
+        verdict.signers.push(check_signer(info, &sd.econtent_type, &digests, &pool, opts));
     }
     Ok(verdict.finish())
 }

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 /// Key and certificate management.
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Generate a key pair: PREFIX.key (mode 0600) and PREFIX.cert (--type x509: not implemented yet, issue #4).
+    /// Generate a key pair: PREFIX.key (mode 0600) and PREFIX.cert (OpenPGP, or X.509 for S/MIME).
     Generate(KeyGenerate),
     /// Import certificates and secret keys into the keystore (not implemented yet: issue #6).
     Import(KeyImport),
@@ -42,7 +42,7 @@ pub enum KeyAlgo {
 /// `key generate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  sealpost key generate --type pgp --uid 'Alice <alice@example.org>' --output alice\n  sealpost key generate --type pgp --uid 'Bob <bob@example.net>' --algo ed25519 --passphrase-file pass.txt --output bob"
+    after_help = "Examples:\n  sealpost key generate --type pgp --uid 'Alice <alice@example.org>' --output alice\n  sealpost key generate --type pgp --uid 'Bob <bob@example.net>' --algo ed25519 --passphrase-file pass.txt --output bob\n  sealpost key generate --type x509 --ca --uid 'Example CA' --algo rsa3072 --output ca\n  sealpost key generate --type x509 --uid 'Alice <alice@example.org>' --issuer-cert ca.cert --issuer-key ca.key --output alice"
 )]
 pub struct KeyGenerate {
     /// OpenPGP or X.509.

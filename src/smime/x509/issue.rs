@@ -191,8 +191,20 @@ fn check_issuer(cert: &Certificate, key: &RsaPrivateKey) -> Result<(), SmimeErro
         return Err(SmimeError::UnusableKey(format!("the issuer key does not belong to {}", quoted(cert))));
     }
     let validity = cert.validity();
-    if !validity.contains(SystemTime::now()) {
-        return Err(SmimeError::UnusableKey(format!("the issuer certificate {} is not valid now", quoted(cert))));
+    let now = SystemTime::now();
+    if now > validity.not_after {
+        return Err(SmimeError::UnusableKey(format!(
+            "the issuer certificate {} expired on {}",
+            quoted(cert),
+            super::date(validity.not_after)
+        )));
+    }
+    if now < validity.not_before {
+        return Err(SmimeError::UnusableKey(format!(
+            "the issuer certificate {} is not valid before {}",
+            quoted(cert),
+            super::date(validity.not_before)
+        )));
     }
     Ok(())
 }
@@ -267,4 +279,105 @@ struct CertificateOut<'a> {
     tbs: AnyRef<'a>,
     signature_algorithm: AlgorithmIdentifierOwned,
     signature: BitString,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn profiles_and_round_trip() {
+        let key = RsaPrivateKey::generate(2048).unwrap();
+        let ca = certify(&CertSpec { ca: true, ..CertSpec::new("Unit CA", None) }, &key).unwrap();
+        assert!(ca.is_ca() && ca.is_self_issued());
+        assert_eq!(ca.basic_constraints(), Some((true, None)));
+        let ku = ca.key_usage().unwrap();
+        assert!(ku.key_cert_sign() && ku.crl_sign() && !ku.digital_signature());
+        assert_eq!(ca.extended_key_usage(), None);
+        assert_eq!(ca.subject_key_id(), Some(ca.computed_key_id()));
+        assert_eq!(ca.authority_key_id(), ca.subject_key_id());
+        assert_eq!(ca.verify_signed_by(&ca).unwrap(), HashAlgorithm::Sha256);
+
+        let leaf_key = RsaPrivateKey::generate(2048).unwrap();
+        let spec =
+            CertSpec { issuer: Some((&ca, &key)), ..CertSpec::new("Unit Leaf", Some("leaf@example.org".into())) };
+        let leaf = certify(&spec, &leaf_key).unwrap();
+        assert_eq!(leaf.subject(), "CN=Unit Leaf");
+        assert_eq!(leaf.issuer(), "CN=Unit CA");
+        assert_eq!(leaf.emails(), ["leaf@example.org"]);
+        assert_eq!(leaf.extended_key_usage(), Some(&[EMAIL_PROTECTION][..]));
+        assert!(leaf.allows_email_protection());
+        let ku = leaf.key_usage().unwrap();
+        assert!(ku.digital_signature() && ku.non_repudiation() && ku.key_encipherment() && !ku.key_cert_sign());
+        assert_eq!(leaf.basic_constraints(), Some((false, None)));
+        assert_eq!(leaf.authority_key_id(), ca.subject_key_id());
+        assert!(leaf.matches_ski(&leaf.computed_key_id()));
+        assert!(leaf.matches_issuer_serial(&leaf.issuer_and_serial()));
+        assert_eq!(leaf.version(), 3);
+        assert_eq!(leaf.rsa_public_key().unwrap(), *leaf_key.public());
+        assert!(leaf.unknown_critical_extensions().is_empty());
+        let days = leaf.validity().not_after.duration_since(leaf.validity().not_before).unwrap().as_secs() / 86_400;
+        assert_eq!(days, 365);
+        // Serials: 16 bytes, positive, different each time.
+        assert_eq!(leaf.serial().len(), 32);
+        assert_ne!(leaf.serial(), ca.serial());
+
+        // PEM and DER round trips.
+        let pem = leaf.to_pem().unwrap();
+        assert_eq!(Certificate::from_pem(&pem).unwrap(), leaf);
+        assert_eq!(Certificate::read_all(pem.as_bytes()).unwrap(), std::slice::from_ref(&leaf));
+        assert_eq!(Certificate::read_all(leaf.der()).unwrap(), std::slice::from_ref(&leaf));
+        assert_eq!(Certificate::from_x509(leaf.inner().clone()).unwrap(), leaf);
+        let both = ca.to_pem().unwrap() + &pem;
+        assert_eq!(Certificate::read_all(both.as_bytes()).unwrap(), [ca.clone(), leaf.clone()]);
+
+        // A tampered certificate no longer verifies.
+        let mut der = leaf.der().to_vec();
+        let i = leaf.tbs_der().len() / 2;
+        der[i] ^= 1;
+        if let Ok(bad) = Certificate::from_der(&der) {
+            assert!(matches!(bad.verify_signed_by(&ca), Err(SmimeError::Chain(_))));
+        }
+    }
+
+    #[test]
+    fn truncations_and_flips_never_panic() {
+        let key = RsaPrivateKey::generate(2048).unwrap();
+        let cert = certify(&CertSpec::new("Fuzz", Some("f@example.org".into())), &key).unwrap();
+        let der = cert.der();
+        let exercise = |c: &Certificate| {
+            let _ = (c.subject(), c.issuer(), c.serial(), c.emails(), c.validity(), c.public_key_algorithm());
+            let _ = (c.rsa_public_key(), c.verify_signed_by(&cert), c.matches_ski(b"x"), c.to_pem());
+        };
+        let mut parsed = 0;
+        for len in 0..der.len() {
+            assert!(Certificate::from_der(&der[..len]).is_err(), "a {len}-byte prefix parsed");
+        }
+        for i in 0..der.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut bad = der.to_vec();
+                bad[i] ^= bit;
+                if let Ok(c) = Certificate::from_der(&bad) {
+                    parsed += 1;
+                    exercise(&c);
+                    // Whatever changed, the certificate no longer verifies.
+                    assert!(c.verify_signed_by(&cert).is_err(), "flip at {i}");
+                }
+            }
+        }
+        assert!(parsed > 0);
+    }
+
+    #[test]
+    fn addresses() {
+        for ok in ["a@example.org", "first.last+tag@sub.example.co.uk"] {
+            check_address(ok).unwrap();
+        }
+        for bad in ["", "a", "@example.org", "a@", "a@b@c", "a b@example.org", "<a@example.org>", "a@.example"] {
+            assert!(check_address(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(check_address("ü@example.org"), Err(SmimeError::Unsupported(_))));
+    }
 }

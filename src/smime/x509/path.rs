@@ -174,8 +174,9 @@ impl<'a> Search<'a> {
             .collect();
         // Key identifiers order the candidates, they do not exclude any: a mismatch then shows as a
         // signature that does not verify, which says more than "no issuer found".
-        candidates.sort_by_key(|l| match (last.authority_key_id(), l.cert.subject_key_id()) {
-            (Some(aki), Some(ski)) if aki == ski => 0,
+        let aki = last.authority_key_id();
+        candidates.sort_by_cached_key(|l| match (&aki, l.cert.subject_key_id()) {
+            (Some(aki), Some(ski)) if *aki == ski => 0,
             (Some(_), Some(_)) => 2,
             _ => 1,
         });
