@@ -215,12 +215,7 @@ fn we_sign_openssl_verifies() {
     let p = pki(&openssl);
     let dir = scratch(TEST);
     for (label, input) in contents(&dir) {
-        for (variant, extra) in [
-            ("plain", vec![]),
-            ("sha512", vec!["--digest", "sha512"]),
-            ("sha1", vec!["--digest", "sha1"]),
-            ("pss", vec!["--pss"]),
-        ] {
+        for (variant, extra) in [("plain", vec![]), ("sha512", vec!["--digest", "sha512"]), ("pss", vec!["--pss"])] {
             for detached in [false, true] {
                 let msg = dir.join(format!("{label}-{variant}-{detached}.p7s"));
                 let mut cmd = sealpost();
@@ -244,6 +239,32 @@ fn we_sign_openssl_verifies() {
                 same(&out, &input, &format!("{label} {variant} detached={detached}"));
             }
         }
+    }
+}
+
+/// SHA-1 and MD5 are verify-only: signing with them is a policy refusal (exit 1), nothing written.
+#[test]
+fn legacy_digests_are_refused_for_signing() {
+    const TEST: &str = "legacy_digests_are_refused_for_signing";
+    let Some(openssl) = openssl_or_skip(TEST) else { return };
+    let p = pki(&openssl);
+    let dir = scratch(TEST);
+    let input = dir.join("in");
+    std::fs::write(&input, b"x").unwrap();
+    for digest in ["sha1", "md5"] {
+        let out = dir.join(digest);
+        let o = run(sealpost()
+            .args(["smime", "sign", "--cert"])
+            .arg(&p.alice.0)
+            .arg("--key")
+            .arg(&p.alice.1)
+            .args(["--digest", digest, "-o"])
+            .arg(&out)
+            .arg(&input));
+        assert_eq!(o.status.code(), Some(1), "{digest}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("verification only") && err.lines().count() == 1, "{digest}: {err}");
+        assert!(!out.exists());
     }
 }
 
@@ -391,4 +412,86 @@ fn tampered_messages_fail_and_release_nothing() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not encrypted to this certificate"));
     let _ = &p.dir;
+}
+
+/// A fresh gpgsm home that knows the PKI: certificates imported, the root trusted, no CRL checks (there is
+/// no CRL distribution point to ask).
+fn gpgsm_home(gpgsm: &Path, openssl: &Path, dir: &Path) -> PathBuf {
+    let p = pki(openssl);
+    let home = dir.join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    run_ok(
+        Command::new(gpgsm)
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--import"])
+            .arg(&p.root)
+            .arg(&p.inter)
+            .arg(&p.bob.0),
+    );
+    let out = run_ok(Command::new(gpgsm).env("GNUPGHOME", &home).args([
+        "--with-colons",
+        "--list-keys",
+        "Sealpost Test Root",
+    ]));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let fpr = listing
+        .lines()
+        .find_map(|l| l.starts_with("fpr:").then(|| l.split(':').nth(9).unwrap_or_default().to_string()))
+        .expect("gpgsm lists the root's fingerprint");
+    std::fs::write(home.join("trustlist.txt"), format!("{fpr} S relax\n")).unwrap();
+    std::fs::write(home.join("gpgsm.conf"), "disable-crl-checks\n").unwrap();
+    home
+}
+
+#[test]
+fn gpgsm_encrypts_we_decrypt() {
+    const TEST: &str = "gpgsm_encrypts_we_decrypt";
+    let Some(openssl) = openssl_or_skip(TEST) else { return };
+    let Some(gpgsm) = peer(TEST, "gpgsm") else { return };
+    let p = pki(&openssl);
+    let dir = scratch(TEST);
+    let home = gpgsm_home(&gpgsm, &openssl, &dir);
+    for (label, input) in contents(&dir) {
+        for (cipher, want) in
+            [("AES256", "aes256-cbc"), ("AES192", "aes192-cbc"), ("AES128", "aes128-cbc"), ("3DES", "3des-cbc")]
+        {
+            for armor in [false, true] {
+                let msg = dir.join(format!("{label}-{cipher}-{armor}.p7m"));
+                let mut cmd = Command::new(&gpgsm);
+                cmd.env("GNUPGHOME", &home).args([
+                    "--batch",
+                    "--yes",
+                    "--cipher-algo",
+                    cipher,
+                    "-r",
+                    "bob@example.org",
+                ]);
+                if armor {
+                    cmd.arg("--armor");
+                }
+                run_ok(cmd.arg("-o").arg(&msg).arg("-e").arg(&input));
+                let out = dir.join(format!("{label}-{cipher}-{armor}.out"));
+                let json = dir.join(format!("{label}-{cipher}-{armor}.json"));
+                run_ok(
+                    sealpost()
+                        .args(["smime", "decrypt", "--cert"])
+                        .arg(&p.bob.0)
+                        .arg("--key")
+                        .arg(&p.bob.1)
+                        .arg("--verdict-json")
+                        .arg(&json)
+                        .arg("-o")
+                        .arg(&out)
+                        .arg(&msg),
+                );
+                same(&out, &input, &format!("gpgsm {label} {cipher} armor={armor}"));
+                let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+                assert_eq!(v["algorithms"]["cipher"], want, "{v}");
+            }
+        }
+    }
 }

@@ -49,7 +49,17 @@ fn private_key(path: &Path, passphrase: Option<&PathBuf>) -> anyhow::Result<RsaP
         None => None,
     };
     let key = match std::str::from_utf8(&bytes) {
-        Ok(text) if text.contains("-----BEGIN") => RsaPrivateKey::from_pem(text, pass.as_deref().map(|p| &p[..])),
+        // A PEM file may hold the certificate beside the key (OpenSSL's test files do): take the key block.
+        Ok(text) if text.contains("-----BEGIN") => {
+            let blocks = x509::encoding::pem_blocks(text)
+                .with_context(|| format!("reading the private key {}", path.display()))?;
+            let key_block = blocks
+                .iter()
+                .find(|b| matches!(b.label, "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY"))
+                .or_else(|| blocks.first())
+                .with_context(|| format!("{} holds no private key", path.display()))?;
+            RsaPrivateKey::from_pem(key_block.text, pass.as_deref().map(|p| &p[..]))
+        }
         _ => match pass.as_deref() {
             Some(p) => RsaPrivateKey::from_encrypted_pkcs8_der(&bytes, p),
             None => RsaPrivateKey::from_der(&bytes),
@@ -99,16 +109,26 @@ pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
     if !args.receipt_request.is_empty() || !args.receipt_to.is_empty() {
         bail!("receipt requests are {} (issue #12)", super::args::NOT_YET);
     }
-    let (hash, named) = match &args.digest {
-        None => (HashAlgorithm::Sha256, false),
-        Some(n) => (
-            HashAlgorithm::from_name(n)
-                .filter(|h| !matches!(h, HashAlgorithm::Md2))
-                .with_context(|| format!("unknown digest {n:?} (sha256, sha384, sha512, sha1, md5)"))?,
-            true,
-        ),
+    let hash = match &args.digest {
+        None => HashAlgorithm::Sha256,
+        Some(n) => HashAlgorithm::from_name(n)
+            .filter(|h| !matches!(h, HashAlgorithm::Md2))
+            .with_context(|| format!("unknown digest {n:?} (sha256, sha384, sha512)"))?,
     };
+    if matches!(hash, HashAlgorithm::Sha1 | HashAlgorithm::Md5) {
+        // Issue #4 and RFC 8551 section 2.1: SHA-1 and MD5 are for reading old mail, never for new signatures.
+        return Err(VerdictFailure(format!(
+            "policy refuses {hash} for new S/MIME signatures (collisions are practical; it is accepted for \
+             verification only); use sha256, sha384 or sha512"
+        ))
+        .into());
+    }
+    let named = args.digest.is_some();
     let cert_list: Vec<Certificate> = args.cert.iter().map(|c| own_cert(c)).collect::<Result<_, _>>()?;
+    // A DSA, EC or DH certificate is "unsupported", said before its key is misread as a malformed RSA key.
+    for (cert, path) in cert_list.iter().zip(&args.cert) {
+        signed::cert_rsa_key(cert).with_context(|| format!("the signer certificate {}", path.display()))?;
+    }
     let keys: Vec<RsaPrivateKey> =
         args.key.iter().map(|k| private_key(k, args.passphrase_file.as_ref())).collect::<Result<_, _>>()?;
     let chain = certs_all(&args.include)?;
@@ -118,7 +138,11 @@ pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
         detached: args.detached,
         hash,
         hash_named: named,
-        pss: args.pss,
+        // A certificate whose key is id-RSASSA-PSS allows nothing else (RFC 4055 section 1.2), as OpenSSL does.
+        pss: args.pss
+            || cert_list
+                .iter()
+                .any(|c| c.tbs_certificate().subject_public_key_info().algorithm.oid == x509::signature::RSASSA_PSS),
         signing_time: SystemTime::now(),
     };
     let mut input = io::input(args.io.input.as_deref())?;
@@ -191,6 +215,14 @@ pub(super) fn encrypt_cmd(args: &SmimeEncrypt) -> anyhow::Result<()> {
     let mut recipients = Vec::new();
     for path in &args.recipient {
         let cert = own_cert(path)?;
+        // An id-RSASSA-PSS key is for PSS signatures only (RFC 4055 section 1.2); OpenSSL refuses it too.
+        if cert.tbs_certificate().subject_public_key_info().algorithm.oid == x509::signature::RSASSA_PSS {
+            return Err(crate::smime::SmimeError::UnusableKey(format!(
+                "\"{}\" has an RSASSA-PSS key, which may only sign (RFC 4055 section 1.2), not receive encrypted mail",
+                signed::describe(&cert)
+            )))
+            .with_context(|| format!("the recipient certificate {}", path.display()));
+        }
         let key =
             signed::cert_rsa_key(&cert).with_context(|| format!("the recipient certificate {}", path.display()))?;
         recipients.push(Recipient { id: issuer_serial(&cert), key });

@@ -22,7 +22,8 @@ const WHAT: &str = "CMS message";
 pub const PEM_LABEL: &str = "CMS";
 
 /// PEM labels accepted for a CMS ContentInfo.
-const LABELS: [&str; 3] = ["CMS", "PKCS7", "PKCS #7 SIGNED DATA"];
+/// gpgsm writes `ENCRYPTED MESSAGE` and `SIGNED MESSAGE` (and `PKCS7` for certificate bundles).
+const LABELS: [&str; 5] = ["CMS", "PKCS7", "PKCS #7 SIGNED DATA", "ENCRYPTED MESSAGE", "SIGNED MESSAGE"];
 
 /// Turns a CMS message as a user may give it (DER, BER or PEM) into DER. DER input is returned as it is.
 pub fn cms_der(bytes: &[u8]) -> Result<Cow<'_, [u8]>, SmimeError> {
@@ -88,7 +89,9 @@ fn decode_pem(text: &[u8]) -> Result<Vec<u8>, SmimeError> {
     let label = line.strip_suffix(b"-----").ok_or_else(|| pem("BEGIN line without its closing dashes".into()))?;
     let label = std::str::from_utf8(label).map_err(|_| pem("label is not text".into()))?;
     if !LABELS.contains(&label) {
-        return Err(pem(format!("the label {label:?} is not a CMS message (expected CMS or PKCS7)")));
+        return Err(pem(format!(
+            "the label {label:?} is not a CMS message (expected CMS, PKCS7, or gpgsm's ENCRYPTED MESSAGE / SIGNED MESSAGE)"
+        )));
     }
     let body_and_end = rest.get(line_end..).unwrap_or(&[]);
     let end_marker = format!("-----END {label}-----");

@@ -48,7 +48,7 @@ pub struct SmimeSign {
     /// Leave the content out of the SignedData.
     #[arg(long)]
     pub detached: bool,
-    /// Digest: sha256 (default), sha384, sha512; sha1 and md5 are verify-only by policy.
+    /// Digest: sha256 (default), sha384, sha512. sha1 and md5 are refused: verify-only by policy.
     #[arg(long, value_name = "sha256|sha384|sha512|sha1|md5")]
     pub digest: Option<String>,
     /// PEM output instead of DER.
