@@ -612,3 +612,121 @@ pub fn decrypt(der: &[u8], me: &Identity<'_>, policy: &Policy, out: &mut dyn Wri
     out.write_all(&plain)?;
     Ok(verdict.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)] // A panic in a test is a failed test.
+
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::core::rand::SeededRng;
+    use crate::smime::x509::{CertSpec, Certificate, generate};
+
+    fn bob() -> &'static (Certificate, RsaPrivateKey) {
+        static BOB: OnceLock<(Certificate, RsaPrivateKey)> = OnceLock::new();
+        BOB.get_or_init(|| {
+            let mut spec = CertSpec::new("Bob", Some("bob@example.org".into()));
+            spec.bits = 2048;
+            generate(&spec).unwrap()
+        })
+    }
+
+    fn seal(data: &[u8], cipher: ContentCipher, transport: KeyTransport) -> Vec<u8> {
+        let (cert, _) = bob();
+        let recipients = [Recipient { id: cert.issuer_and_serial(), key: cert.rsa_public_key().unwrap() }];
+        let policy = Policy::default();
+        let choice = Choice { policy: &policy, cipher_named: true };
+        let mut ber = Vec::new();
+        encrypt(&mut &data[..], &mut ber, &recipients, cipher, transport, &choice, &mut SeededRng::new(b"t")).unwrap();
+        crate::smime::input::cms_der(&ber).unwrap().into_owned()
+    }
+
+    fn open(der: &[u8]) -> Result<(Verdict, Vec<u8>), SmimeError> {
+        let (cert, key) = bob();
+        let me = Identity { id: cert.issuer_and_serial(), ski: cert.subject_key_id(), key };
+        let mut out = Vec::new();
+        let v = decrypt(der, &me, &Policy::default(), &mut out)?;
+        Ok((v, out))
+    }
+
+    #[test]
+    fn round_trips_every_cipher_and_key_transport() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
+        for name in ["aes256", "aes192", "aes128", "aes256-gcm", "aes128-gcm", "3des"] {
+            let cipher = ContentCipher::from_name(name).unwrap();
+            for transport in [
+                KeyTransport::Pkcs1v15,
+                KeyTransport::Oaep(HashAlgorithm::Sha256),
+                KeyTransport::Oaep(HashAlgorithm::Sha1),
+            ] {
+                for len in [0, 1, 16, data.len()] {
+                    let der = seal(&data[..len], cipher, transport);
+                    let (v, out) = open(&der).unwrap();
+                    assert!(out == data[..len], "{name} {transport:?} {len}");
+                    assert_eq!(v.algorithms.cipher.as_deref(), Some(cipher.name().as_str()));
+                    let gcm = matches!(cipher, ContentCipher::Gcm { .. });
+                    assert_eq!(v.integrity, if gcm { Integrity::Aead } else { Integrity::None });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_modified_gcm_message_fails_its_tag_and_cbc_padding_damage_is_caught() {
+        let data = vec![0x5a; 1000];
+        let der = seal(&data, ContentCipher::Gcm { aes256: true }, KeyTransport::Pkcs1v15);
+        // The ciphertext sits before the 16-byte tag at the end (18 bytes with its header).
+        let mut bad = der.clone();
+        let at = bad.len() - 40;
+        bad[at] ^= 1;
+        assert!(matches!(open(&bad), Err(SmimeError::Integrity(_))));
+        let der = seal(&data, ContentCipher::Cbc(CipherAlgorithm::Aes256), KeyTransport::Pkcs1v15);
+        let mut bad = der.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0x80;
+        assert!(matches!(open(&bad), Err(SmimeError::CannotDecrypt(_))));
+    }
+
+    #[test]
+    fn legacy_ciphers_need_naming_and_rc2_is_named_unsupported() {
+        let (cert, _) = bob();
+        let recipients = [Recipient { id: cert.issuer_and_serial(), key: cert.rsa_public_key().unwrap() }];
+        let policy = Policy::default();
+        let unnamed = Choice { policy: &policy, cipher_named: false };
+        let r = encrypt(
+            &mut &b"x"[..],
+            &mut Vec::new(),
+            &recipients,
+            ContentCipher::Cbc(CipherAlgorithm::TripleDes),
+            KeyTransport::Pkcs1v15,
+            &unnamed,
+            &mut SeededRng::new(b"t"),
+        );
+        assert!(matches!(r, Err(SmimeError::Core(crate::core::CoreError::PolicyRefused { .. }))));
+        let named = Choice { policy: &policy, cipher_named: true };
+        let r = encrypt(
+            &mut &b"x"[..],
+            &mut Vec::new(),
+            &recipients,
+            ContentCipher::Cbc(CipherAlgorithm::Des),
+            KeyTransport::Pkcs1v15,
+            &named,
+            &mut SeededRng::new(b"t"),
+        );
+        assert!(r.is_err(), "DES is broken: named is not enough without allow_broken");
+        match ContentCipher::from_oid(&RC2_CBC) {
+            Err(SmimeError::Unsupported(m)) => assert!(m.contains("RC2")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn oaep_parameters_round_trip() {
+        for t in
+            [KeyTransport::Pkcs1v15, KeyTransport::Oaep(HashAlgorithm::Sha1), KeyTransport::Oaep(HashAlgorithm::Sha256)]
+        {
+            assert_eq!(key_transport_from(&key_transport_alg(t).unwrap()).unwrap(), t);
+        }
+    }
+}
