@@ -58,6 +58,14 @@ fn private_key(path: &Path, passphrase: Option<&PathBuf>) -> anyhow::Result<RsaP
                 .find(|b| matches!(b.label, "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY"))
                 .or_else(|| blocks.first())
                 .with_context(|| format!("{} holds no private key", path.display()))?;
+            if key_block.body.contains("Proc-Type:") {
+                return Err(crate::smime::SmimeError::Unsupported(
+                    "OpenSSL's traditional encrypted key (Proc-Type/DEK-Info headers); convert it to PKCS #8 with \
+                     `openssl pkcs8 -topk8`"
+                        .into(),
+                ))
+                .with_context(|| format!("reading the private key {}", path.display()));
+            }
             RsaPrivateKey::from_pem(key_block.text, pass.as_deref().map(|p| &p[..]))
         }
         _ => match pass.as_deref() {
@@ -248,6 +256,17 @@ pub(super) fn encrypt_cmd(args: &SmimeEncrypt) -> anyhow::Result<()> {
 pub(super) fn decrypt_cmd(args: &SmimeDecrypt) -> anyhow::Result<()> {
     let cert = own_cert(&args.cert)?;
     let key = private_key(&args.key, args.passphrase_file.as_ref())?;
+    // With a key that is not the certificate's, implicit rejection gives a random content key, and CBC then
+    // "decrypts" to garbage with valid padding about once in 256 tries: refuse the pair first.
+    let cert_key = signed::cert_rsa_key(&cert).with_context(|| format!("the certificate {}", args.cert.display()))?;
+    if cert_key.n() != key.public().n() {
+        return Err(crate::smime::SmimeError::UnusableKey(format!(
+            "the key {} does not belong to the certificate \"{}\"",
+            args.key.display(),
+            signed::describe(&cert)
+        ))
+        .into());
+    }
     let ski = x509::Certificate::from_x509(cert.clone())?.subject_key_id();
     let me = Identity { id: issuer_serial(&cert), ski, key: &key };
     let der = read_cms(args.io.input.as_deref())?;

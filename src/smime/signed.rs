@@ -117,6 +117,40 @@ pub fn cert_rsa_key(cert: &Certificate) -> Result<RsaPublicKey, SmimeError> {
     super::x509::Certificate::from_x509(cert.clone())?.rsa_public_key()
 }
 
+/// Checks a signature scheme against a certificate whose key is id-RSASSA-PSS: RFC 4055 section 1.2 allows
+/// such a key RSASSA-PSS signatures only, and only with the hash and at least the salt its parameters name.
+/// The core's PSS uses MGF1 over the message hash and a salt as long as the hash. Other keys pass.
+pub fn check_pss_key(cert: &Certificate, padding: SignaturePadding, hash: HashAlgorithm) -> Result<(), SmimeError> {
+    let alg = &cert.tbs_certificate().subject_public_key_info().algorithm;
+    if alg.oid != RSASSA_PSS {
+        return Ok(());
+    }
+    if padding != SignaturePadding::Pss {
+        return Err(SmimeError::UnusableKey(format!(
+            "\"{}\" has an RSASSA-PSS key, which may only make RSASSA-PSS signatures (RFC 4055 section 1.2), not \
+             PKCS #1 v1.5 ones",
+            describe(cert)
+        )));
+    }
+    if alg.parameters.is_none() {
+        return Ok(());
+    }
+    match super::x509::SignatureAlgorithm::from_identifier(alg)? {
+        super::x509::SignatureAlgorithm::RsaPss { hash: h, mgf1_hash, salt_len }
+            if h == hash && mgf1_hash == hash && usize::try_from(salt_len).is_ok_and(|s| s <= hash.output_len()) =>
+        {
+            Ok(())
+        }
+        restricted => Err(SmimeError::Unsupported(format!(
+            "the RSASSA-PSS key of \"{}\" is restricted to {}; sealpost signs and verifies with {hash}, MGF1 over \
+             {hash} and a salt of {} bytes",
+            describe(cert),
+            restricted.name(),
+            hash.output_len()
+        ))),
+    }
+}
+
 /// The subject of a certificate as a string, and its e-mail address when it has one.
 pub fn describe(cert: &Certificate) -> String {
     cert.tbs_certificate().subject().to_string()
@@ -209,6 +243,8 @@ pub fn sign(
                 describe(s.cert)
             )));
         }
+        let padding = if opts.pss { SignaturePadding::Pss } else { SignaturePadding::Pkcs1v15 };
+        check_pss_key(s.cert, padding, opts.hash)?;
     }
     let digest_alg = AlgorithmIdentifierOwned { oid: oid_of(opts.hash.algorithm())?, parameters: None };
     let mut digest_algs = SetOfVec::new();
@@ -411,6 +447,7 @@ fn check_signer(
         let hash = hash_from_oid(&info.digest_alg.oid)?;
         r.hash = Some(hash.to_string());
         let (padding, sig_hash) = signature_scheme(info, hash)?;
+        check_pss_key(cert, padding, sig_hash)?;
         let key = cert_rsa_key(cert)?;
         r.key_algorithm = Some(if padding == SignaturePadding::Pss { "rsa-pss" } else { "rsa" }.to_string());
         r.key_bits = Some(key.bits());
