@@ -27,7 +27,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sealpost::core::cipher::CipherAlgorithm;
 use sealpost::core::digest::{HashAlgorithm, digest};
@@ -68,74 +68,19 @@ struct Run {
     leftovers: Vec<PathBuf>,
 }
 
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    // Between fork and exec the child is still a copy of this test process, with its memory: count only
-    // samples taken once it runs sealpost.
-    if !status.lines().any(|l| l.starts_with("Name:") && l.contains("sealpost")) {
-        return None;
-    }
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Runs `sealpost args` in `dir`, killing it after [`TIMEOUT`] and sampling its peak memory. `output` is the
-/// `-o` path the arguments name, if any.
+/// Runs `sealpost args` in `dir` through [`common::sandboxed::sealpost`], then removes the `-o` file and any
+/// temporary files beside it, recording those.
 fn sealpost(dir: &Path, args: &[&str], output: Option<&Path>) -> Run {
-    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let err_path = dir.join(format!("run{n}.stderr"));
-    let line = format!("sealpost {}", args.join(" "));
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
-        .args(args)
-        .current_dir(dir)
-        .env("TMPDIR", dir)
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {line}: {e}"));
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = vm_hwm_kib(child.id()) {
-            peak = peak.max(kib);
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            break Some(st);
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let elapsed = start.elapsed();
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-    let output_exists = output.is_some_and(|p| p.exists());
-    let small = output.and_then(|p| fs::metadata(p).ok()).is_some_and(|m| m.len() < (64 << 20));
-    let out = if small { output.and_then(|p| fs::read(p).ok()) } else { None };
-    let mut leftovers = Vec::new();
-    if let Some(p) = output {
-        let _ = fs::remove_file(p);
-        let temp = format!(".{}.sealpost-", p.file_name().unwrap().to_string_lossy());
-        for e in fs::read_dir(p.parent().unwrap()).unwrap().flatten() {
-            if e.file_name().to_string_lossy().starts_with(&temp) {
-                let _ = fs::remove_file(e.path());
-                leftovers.push(e.path());
-            }
-        }
-    }
+    let r = common::sandboxed::sealpost(dir, args, output, None, TIMEOUT);
+    let leftovers = output.map(common::sandboxed::clean_output).unwrap_or_default();
     Run {
-        line,
-        code: status.and_then(|s| s.code()),
-        stderr,
-        output: out,
-        output_exists,
-        peak_kib: peak,
-        elapsed,
+        line: r.line,
+        code: r.code,
+        stderr: r.stderr,
+        output: r.output,
+        output_exists: r.output_exists,
+        peak_kib: r.peak_kib,
+        elapsed: r.elapsed,
         leftovers,
     }
 }

@@ -308,6 +308,20 @@ fn len_octets(n: u64) -> u64 {
     if n < 0x80 { 1 } else { 1 + u64::from((64 - n.leading_zeros()).div_ceil(8)) }
 }
 
+/// End-of-contents octets: close an indefinite-length element.
+pub const EOC: [u8; 2] = [0, 0];
+
+/// Writes a one-octet identifier and a length: definite in its shortest form, or (`None`) indefinite.
+pub fn write_header(out: &mut dyn std::io::Write, tag: u8, len: Option<usize>) -> std::io::Result<()> {
+    let mut h = Vec::with_capacity(10);
+    h.push(tag);
+    match len {
+        None => h.push(0x80),
+        Some(n) => write_len(&mut h, n as u64),
+    }
+    out.write_all(&h)
+}
+
 /// Appends the DER length octets for a content of `n` bytes.
 pub(crate) fn write_len(out: &mut Vec<u8>, n: u64) {
     if n < 0x80 {

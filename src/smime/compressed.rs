@@ -122,11 +122,9 @@ pub fn compress(input: &mut dyn Read, out: &mut dyn Write) -> Result<(), SmimeEr
     let mut zlib = CompressWriter::new(CompressionAlgorithm::Zlib, Segments::new(&mut *out), LEVEL);
     let mut buf = vec![0u8; SEGMENT];
     loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+        let n = match super::input::read_some(input, &mut buf)? {
+            0 => break,
+            n => n,
         };
         let read = buf.get(..n).ok_or(SmimeError::Core(CoreError::Bug("a reader returned more than it was asked")))?;
         zlib.write_all(read)?;

@@ -10,7 +10,7 @@
 //! shows only as a padding or tag error after decryption, like a wrong key), and nothing decrypted is worth
 //! anything to the caller until [`decrypt`] returns `Ok`: GCM's tag and CBC's padding are checked at the end.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::CmsVersion;
@@ -22,6 +22,8 @@ use spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
 
 use super::SmimeError;
+use super::ber::{EOC, write_header};
+use super::input::read_some;
 use crate::core::algorithm::Algorithm;
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::digest::HashAlgorithm;
@@ -261,24 +263,6 @@ fn key_transport_from(alg: &AlgorithmIdentifierOwned) -> Result<KeyTransport, Sm
     Ok(KeyTransport::Oaep(hash))
 }
 
-/// Writes a BER tag and length (definite); `len = None` writes an indefinite length.
-fn header(out: &mut dyn Write, tag: &[u8], len: Option<usize>) -> io::Result<()> {
-    out.write_all(tag)?;
-    match len {
-        None => out.write_all(&[0x80]),
-        Some(n) if n < 0x80 => out.write_all(&[n as u8]),
-        Some(n) => {
-            let bytes = (n as u64).to_be_bytes();
-            let skip = bytes.iter().take_while(|b| **b == 0).count();
-            out.write_all(&[0x80 | (8 - skip) as u8])?;
-            out.write_all(&bytes[skip..])
-        }
-    }
-}
-
-/// End-of-contents of an indefinite-length element.
-const EOC: [u8; 2] = [0, 0];
-
 /// What the policy is asked about when encrypting.
 pub struct Choice<'a> {
     /// The policy.
@@ -360,38 +344,36 @@ pub fn encrypt(
     let outer = if gcm { ID_AUTH_ENVELOPED_DATA } else { ID_ENVELOPED_DATA };
 
     // ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT content }, indefinite.
-    header(out, &[0x30], None)?;
+    write_header(out, 0x30, None)?;
     out.write_all(&outer.to_der()?)?;
-    header(out, &[0xa0], None)?;
-    header(out, &[0x30], None)?;
+    write_header(out, 0xa0, None)?;
+    write_header(out, 0x30, None)?;
     // version: EnvelopedData with only issuerAndSerialNumber KTRIs is v0; AuthEnvelopedData is always v0.
     out.write_all(&CmsVersion::V0.to_der()?)?;
     out.write_all(&infos)?;
     // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, [0] IMPLICIT OCTET STRING }
-    header(out, &[0x30], None)?;
+    write_header(out, 0x30, None)?;
     out.write_all(&ID_DATA.to_der()?)?;
     out.write_all(&alg_id.to_der()?)?;
-    header(out, &[0xa0], None)?;
+    write_header(out, 0xa0, None)?;
     let mut buf = vec![0u8; PIECE];
     let mut sealed = Vec::with_capacity(PIECE + 32);
     loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+        let n = match read_some(input, &mut buf)? {
+            0 => break,
+            n => n,
         };
         sealed.clear();
         sealer.crypter().update(&buf[..n], &mut sealed)?;
         if !sealed.is_empty() {
-            header(out, &[0x04], Some(sealed.len()))?;
+            write_header(out, 0x04, Some(sealed.len()))?;
             out.write_all(&sealed)?;
         }
     }
     sealed.clear();
     sealer.crypter().finish(&mut sealed)?;
     if !sealed.is_empty() {
-        header(out, &[0x04], Some(sealed.len()))?;
+        write_header(out, 0x04, Some(sealed.len()))?;
         out.write_all(&sealed)?;
     }
     out.write_all(&EOC)?; // [0] encryptedContent

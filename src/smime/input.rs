@@ -298,6 +298,16 @@ pub(crate) fn push_tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
     out.extend_from_slice(value);
 }
 
+/// Reads into `buf`, retrying when interrupted; 0 only at the end of the input.
+pub fn read_some(input: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)] // A panic in a test is a failed test.

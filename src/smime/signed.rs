@@ -11,7 +11,7 @@
 //! content, the content-type attribute, the signature over the DER of the signed attributes, the hash and key
 //! size against the policy, and (through the caller's [`ChainCheck`]) the signer's certificate path.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
@@ -26,6 +26,8 @@ use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
 use super::SmimeError;
+use super::ber::{EOC, write_header};
+use super::input::read_some;
 use crate::core::algorithm::Algorithm;
 use crate::core::digest::{HashAlgorithm, Hasher};
 use crate::core::policy::{Policy, Usage, Weakness};
@@ -180,22 +182,6 @@ pub struct SignOptions {
     pub signing_time: SystemTime,
 }
 
-fn header(out: &mut dyn Write, tag: u8, len: Option<usize>) -> io::Result<()> {
-    out.write_all(&[tag])?;
-    match len {
-        None => out.write_all(&[0x80]),
-        Some(n) if n < 0x80 => out.write_all(&[n as u8]),
-        Some(n) => {
-            let bytes = (n as u64).to_be_bytes();
-            let skip = bytes.iter().take_while(|b| **b == 0).count();
-            out.write_all(&[0x80 | (8 - skip) as u8])?;
-            out.write_all(&bytes[skip..])
-        }
-    }
-}
-
-const EOC: [u8; 2] = [0, 0];
-
 fn smime_capabilities() -> Result<Any, SmimeError> {
     // SMIMECapabilities ::= SEQUENCE OF SEQUENCE { capabilityID OID, parameters ANY OPTIONAL }: what we
     // decrypt, strongest first (RFC 8551 section 2.5.2).
@@ -250,31 +236,29 @@ pub fn sign(
     let mut digest_algs = SetOfVec::new();
     digest_algs.insert(digest_alg.clone())?;
 
-    header(out, 0x30, None)?;
+    write_header(out, 0x30, None)?;
     out.write_all(&ID_SIGNED_DATA.to_der()?)?;
-    header(out, 0xa0, None)?;
-    header(out, 0x30, None)?;
+    write_header(out, 0xa0, None)?;
+    write_header(out, 0x30, None)?;
     out.write_all(&CmsVersion::V1.to_der()?)?;
     out.write_all(&digest_algs.to_der()?)?;
     // EncapsulatedContentInfo
-    header(out, 0x30, None)?;
+    write_header(out, 0x30, None)?;
     out.write_all(&ID_DATA.to_der()?)?;
     let mut hasher = Hasher::new(opts.hash);
     let mut buf = vec![0u8; PIECE];
     if !opts.detached {
-        header(out, 0xa0, None)?;
-        header(out, 0x24, None)?;
+        write_header(out, 0xa0, None)?;
+        write_header(out, 0x24, None)?;
     }
     loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+        let n = match read_some(input, &mut buf)? {
+            0 => break,
+            n => n,
         };
         hasher.update(&buf[..n]);
         if !opts.detached {
-            header(out, 0x04, Some(n))?;
+            write_header(out, 0x04, Some(n))?;
             out.write_all(&buf[..n])?;
         }
     }
@@ -623,11 +607,9 @@ pub fn verify(
         (None, Some(reader)) => {
             let mut buf = vec![0u8; PIECE];
             loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
+                let n = match read_some(reader, &mut buf)? {
+                    0 => break,
+                    n => n,
                 };
                 for h in &mut hashers {
                     h.update(&buf[..n]);
