@@ -58,14 +58,6 @@ fn private_key(path: &Path, passphrase: Option<&PathBuf>) -> anyhow::Result<RsaP
                 .find(|b| matches!(b.label, "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY"))
                 .or_else(|| blocks.first())
                 .with_context(|| format!("{} holds no private key", path.display()))?;
-            if key_block.body.contains("Proc-Type:") {
-                return Err(crate::smime::SmimeError::Unsupported(
-                    "OpenSSL's traditional encrypted key (Proc-Type/DEK-Info headers); convert it to PKCS #8 with \
-                     `openssl pkcs8 -topk8`"
-                        .into(),
-                ))
-                .with_context(|| format!("reading the private key {}", path.display()));
-            }
             RsaPrivateKey::from_pem(key_block.text, pass.as_deref().map(|p| &p[..]))
         }
         _ => match pass.as_deref() {

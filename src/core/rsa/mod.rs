@@ -21,6 +21,7 @@
 
 mod digest_info;
 mod eme;
+mod legacy_pem;
 mod raw;
 
 use std::fmt;
@@ -42,6 +43,7 @@ use rsa::{BoxedUint, Pkcs1v15Sign};
 use zeroize::Zeroizing;
 
 pub use digest_info::prefix as digest_info_prefix;
+pub use legacy_pem::TraditionalPem;
 
 use super::digest::HashAlgorithm;
 use super::error::CoreError;
@@ -449,9 +451,13 @@ impl RsaPrivateKey {
     }
 
     /// Parses a PEM `RSA PRIVATE KEY` (PKCS #1), `PRIVATE KEY` (PKCS #8) or `ENCRYPTED PRIVATE KEY` (with
-    /// `passphrase`). OpenSSL's traditional encrypted form (`Proc-Type: 4,ENCRYPTED`) belongs to the PEM front
-    /// end, which decrypts it and hands the DER here.
+    /// `passphrase`), or OpenSSL's traditional encrypted `RSA PRIVATE KEY` (`Proc-Type: 4,ENCRYPTED` and
+    /// `DEK-Info` headers, with `passphrase`; see [`TraditionalPem`]).
     pub fn from_pem(pem: &str, passphrase: Option<&[u8]>) -> Result<RsaPrivateKey, CoreError> {
+        // RFC 7468 decoders refuse header lines: blocks that have them are read in legacy_pem.rs.
+        if legacy_pem::has_headers(pem) {
+            return RsaPrivateKey::from_traditional_pem(pem, passphrase);
+        }
         let (label, der) = pem_decode(pem)?;
         match label.as_str() {
             "RSA PRIVATE KEY" | "PRIVATE KEY" => RsaPrivateKey::from_der(&der),
