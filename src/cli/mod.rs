@@ -6,6 +6,7 @@ pub mod args;
 mod bench;
 mod demo;
 mod files;
+mod pem;
 mod pgp;
 mod smime;
 mod smime_compress;
@@ -76,15 +77,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             SmimeCommand::Compress(a) => smime_compress::compress_cmd(&a),
             SmimeCommand::Decompress(a) => smime_compress::decompress_cmd(&a),
         },
-        Command::Pem(cmd) => not_yet(
-            match cmd {
-                PemCommand::Sign(_) => "pem sign",
-                PemCommand::Encrypt(_) => "pem encrypt",
-                PemCommand::Verify(_) => "pem verify",
-                PemCommand::Decrypt(_) => "pem decrypt",
-            },
-            5,
-        ),
+        Command::Pem(cmd) => match cmd {
+            PemCommand::Sign(a) => pem::sign_cmd(&a),
+            PemCommand::Verify(a) => pem::verify_cmd(&a),
+            PemCommand::Encrypt(_) => not_yet("pem encrypt", 5),
+            PemCommand::Decrypt(_) => not_yet("pem decrypt", 5),
+        },
         Command::Mail(cmd) => match cmd {
             MailCommand::Sign(_) => not_yet("mail sign", 6),
             MailCommand::Encrypt(_) => not_yet("mail encrypt", 6),
@@ -117,6 +115,9 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
         }
         if let Some(smime) = cause.downcast_ref::<crate::smime::SmimeError>() {
             return if smime.is_verdict() { 1 } else { 2 };
+        }
+        if let Some(pem) = cause.downcast_ref::<crate::pem::PemError>() {
+            return if pem.is_verdict() { 1 } else { 2 };
         }
     }
     2

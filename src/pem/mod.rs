@@ -1,3 +1,51 @@
-//! Privacy-Enhanced Mail (RFC 1421-1424) over the core's primitives.
+//! Privacy-Enhanced Mail (RFC 1421-1424) over the core's primitives. No maintained tool implements it any
+//! more, so this module works from the RFCs themselves.
 //!
-//! Empty until issue #5 lands; `sealpost pem ...` says "not implemented yet" and exits 2.
+//! - [`message`]: the encapsulated message: boundaries, header fields with continuation lines, the body in
+//!   printable encoding (MIC-ONLY, ENCRYPTED) or as text with RFC 934 dash-stuffing (MIC-CLEAR), and the
+//!   canonical form (CRLF line ends) the MIC covers;
+//! - [`mic`]: MIC-CLEAR and MIC-ONLY messages made and verified (RSA-MD5; RSA-MD2 verify-only), with the
+//!   originator's key from `Originator-Certificate`, `Originator-Key-Asymmetric`, or the caller.
+//!
+//! ENCRYPTED messages (DEK-Info, Key-Info, Recipient-ID-Asymmetric) and CRL messages are parsed and named, and
+//! refused with "not implemented yet" until the rest of issue #5 lands.
+
+pub mod message;
+pub mod mic;
+
+use crate::core::CoreError;
+
+/// Errors of the PEM front end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PemError {
+    /// Input that is not a well-formed RFC 1421 message.
+    #[error("malformed PEM message: {0}")]
+    Malformed(String),
+    /// Something RFC 1421-1424 allows that is not implemented (yet), or an unknown Proc-Type.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// A key or certificate that cannot serve (no RSA key, not the originator).
+    #[error("{0}")]
+    UnusableKey(String),
+    /// An error of the core (policy, bad signature, I/O).
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl PemError {
+    /// True for cryptographic verdicts and refusals (exit status 1).
+    pub fn is_verdict(&self) -> bool {
+        match self {
+            PemError::UnusableKey(_) => true,
+            PemError::Core(c) => c.is_verdict(),
+            PemError::Malformed(_) | PemError::Unsupported(_) => false,
+        }
+    }
+}
+
+impl From<std::io::Error> for PemError {
+    fn from(err: std::io::Error) -> PemError {
+        PemError::Core(CoreError::Io(err))
+    }
+}

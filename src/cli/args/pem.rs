@@ -9,11 +9,11 @@ use super::{Io, VerdictOut};
 /// Privacy-Enhanced Mail (RFC 1421-1424).
 #[derive(Debug, Subcommand)]
 pub enum PemCommand {
-    /// Make a MIC-CLEAR or MIC-ONLY message (not implemented yet: issue #5).
+    /// Make a MIC-CLEAR or MIC-ONLY message (RSA-MD5).
     Sign(PemSign),
     /// Make an ENCRYPTED message (always signed, as RFC 1421 requires) (not implemented yet: issue #5).
     Encrypt(PemEncrypt),
-    /// Verify a MIC-CLEAR, MIC-ONLY or ENCRYPTED message's MIC (not implemented yet: issue #5).
+    /// Verify a MIC-CLEAR or MIC-ONLY message's MIC (ENCRYPTED messages: with `pem decrypt`, issue #5).
     Verify(PemVerify),
     /// Decrypt an ENCRYPTED message and verify its MIC (not implemented yet: issue #5).
     Decrypt(PemDecrypt),

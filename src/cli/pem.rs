@@ -1,0 +1,95 @@
+//! `sealpost pem sign|verify` (MIC-CLEAR, MIC-ONLY): argument checking and files; the work is in
+//! [`crate::pem`]. `pem encrypt|decrypt` are the rest of issue #5.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use der::Decode;
+use x509_cert::Certificate;
+
+use super::VerdictFailure;
+use super::args::pem::{PemMode, PemSign, PemVerify};
+use super::files::{self as io, Held, Output};
+use crate::core::policy::Policy;
+use crate::core::rsa::RsaPrivateKey;
+use crate::pem::message::{Kind, decode_base64};
+use crate::pem::mic::{self, SignOptions};
+
+/// DER of every certificate in a file (PEM blocks, or one DER certificate).
+fn cert_ders(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let bytes = io::read_small(path, "certificate")?;
+    let text = String::from_utf8_lossy(&bytes);
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        Certificate::from_der(&bytes).with_context(|| format!("{} is not a certificate", path.display()))?;
+        return Ok(vec![bytes]);
+    }
+    let mut out = Vec::new();
+    let mut rest = &text[..];
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let after = &rest[start + 27..];
+        let end =
+            after.find("-----END CERTIFICATE-----").with_context(|| format!("{}: unterminated PEM", path.display()))?;
+        let der = decode_base64(&after[..end]).with_context(|| format!("{}: bad certificate", path.display()))?;
+        Certificate::from_der(&der).with_context(|| format!("{} holds a malformed certificate", path.display()))?;
+        out.push(der);
+        rest = &after[end..];
+    }
+    Ok(out)
+}
+
+fn read_text(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut io::input(path)?, &mut bytes).context("reading the input")?;
+    Ok(bytes)
+}
+
+pub(super) fn sign_cmd(args: &PemSign) -> anyhow::Result<()> {
+    if let Some(h) = &args.hash
+        && !h.eq_ignore_ascii_case("md5")
+    {
+        bail!("MIC hash {h:?}: only md5 is produced (RSA-MD2 is verify-only; RFC 1423 offers nothing stronger)");
+    }
+    let key_bytes = io::read_secret(&args.key, "private key")?;
+    let key_text = std::str::from_utf8(&key_bytes).context("the key file is not PEM text")?;
+    let key = RsaPrivateKey::from_pem(key_text, None).with_context(|| format!("reading {}", args.key.display()))?;
+    let cert = match &args.cert {
+        Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
+        None => None,
+    };
+    let mut issuers = Vec::new();
+    for p in &args.issuer_cert {
+        issuers.extend(cert_ders(p)?);
+    }
+    let kind = match args.mode {
+        PemMode::MicClear => Kind::MicClear,
+        PemMode::MicOnly => Kind::MicOnly,
+    };
+    let text = read_text(args.io.input.as_deref())?;
+    let msg = mic::sign(&text, &key, &SignOptions { kind, cert: cert.as_deref(), issuers: &issuers })?;
+    let mut out = Output::open(args.io.output.as_deref(), false)?;
+    out.writer().write_all(msg.as_bytes())?;
+    out.commit()
+}
+
+pub(super) fn verify_cmd(args: &PemVerify) -> anyhow::Result<()> {
+    if !args.ca.is_empty() {
+        bail!("certificate paths for PEM (--ca, RFC 1422) are {} (issue #5)", super::args::NOT_YET);
+    }
+    let mut certs = Vec::new();
+    for p in &args.cert {
+        for der in cert_ders(p)? {
+            certs.push(Certificate::from_der(&der).context("certificate")?);
+        }
+    }
+    let text = read_text(args.io.input.as_deref())?;
+    let (verdict, canonical) = mic::verify(&text, &certs, &Policy::default())?;
+    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+    if !verdict.signature_ok() {
+        return Err(VerdictFailure(format!("verification failed: {}", verdict.status)).into());
+    }
+    // The text in local form (LF line ends).
+    let local = String::from_utf8_lossy(&canonical).replace("\r\n", "\n");
+    let mut held = Held::open(args.io.output.as_deref())?;
+    held.writer().write_all(local.as_bytes())?;
+    held.release()
+}
