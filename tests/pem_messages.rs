@@ -142,3 +142,149 @@ fn decode(b64: &str) -> Vec<u8> {
     assert!(out.status.success());
     out.stdout
 }
+
+/// The printable-encoded value of a folded field: the lines after `header` that start with a space.
+fn folded_after(msg: &str, header: &str) -> String {
+    msg.split(header).nth(1).unwrap().lines().skip(1).take_while(|l| l.starts_with(' ')).map(str::trim).collect()
+}
+
+#[test]
+fn we_encrypt_and_openssl_decrypts_dek_text_and_mic() {
+    const TEST: &str = "we_encrypt_and_openssl_decrypts_dek_text_and_mic";
+    let Some(openssl) = peer(TEST, "openssl") else { return };
+    let dir = scratch(TEST);
+    for who in ["alice", "bob"] {
+        run_ok(
+            sealpost()
+                .args(["key", "generate", "--type", "x509", "--uid", &format!("{who} <{who}@example.org>")])
+                .args(["--algo", "rsa2048", "--output"])
+                .arg(dir.join(who)),
+        );
+    }
+    let text = "Dear Bob,\n- dashes\n\nthe key is under the mat.\n";
+    let input = dir.join("letter.txt");
+    std::fs::write(&input, text).unwrap();
+    let canonical = text.replace('\n', "\r\n");
+    let alice_pub = dir.join("alice.pub");
+    run_ok(
+        Command::new(&openssl)
+            .args(["x509", "-noout", "-pubkey", "-in"])
+            .arg(dir.join("alice.cert"))
+            .arg("-out")
+            .arg(&alice_pub),
+    );
+    let md5 = {
+        let c = dir.join("canonical");
+        std::fs::write(&c, &canonical).unwrap();
+        run_ok(Command::new(&openssl).args(["dgst", "-md5", "-binary"]).arg(&c)).stdout
+    };
+    for (cipher, enc) in [("des-ede3-cbc", "-des-ede3-cbc"), ("des-cbc", "-des-cbc")] {
+        let msg_path = dir.join(format!("{cipher}.pem"));
+        run_ok(
+            sealpost()
+                .args(["pem", "encrypt", "--cipher", cipher, "--key"])
+                .arg(dir.join("alice.key"))
+                .arg("--cert")
+                .arg(dir.join("alice.cert"))
+                .arg("--recipient")
+                .arg(dir.join("bob.cert"))
+                .arg("-o")
+                .arg(&msg_path)
+                .arg(&input),
+        );
+        let msg = std::fs::read_to_string(&msg_path).unwrap();
+        assert!(
+            msg.contains("Proc-Type: 4,ENCRYPTED") && msg.contains(&format!("DEK-Info: {},", cipher.to_uppercase()))
+        );
+        // Bob's DEK, with openssl.
+        let bob_part = msg.split("Recipient-ID-Asymmetric:").nth(1).unwrap();
+        let wrapped = dir.join(format!("{cipher}.dek.enc"));
+        std::fs::write(&wrapped, decode(&folded_after(bob_part, "Key-Info: RSA,"))).unwrap();
+        let dek = run_ok(
+            Command::new(&openssl)
+                .args(["pkeyutl", "-decrypt", "-inkey"])
+                .arg(dir.join("bob.key"))
+                .arg("-in")
+                .arg(&wrapped),
+        )
+        .stdout;
+        let dek_hex: String = dek.iter().map(|b| format!("{b:02x}")).collect();
+        let iv = msg.split("DEK-Info: ").nth(1).unwrap().lines().next().unwrap().split(',').nth(1).unwrap().to_string();
+        let body_b64: String =
+            msg.split("\n\n").nth(1).unwrap().lines().take_while(|l| !l.starts_with("-----END")).collect();
+        let body = dir.join(format!("{cipher}.body"));
+        std::fs::write(&body, decode(&body_b64)).unwrap();
+        let dec = |input: &Path| {
+            run_ok(
+                Command::new(&openssl)
+                    .args([
+                        "enc",
+                        "-d",
+                        enc,
+                        "-provider",
+                        "legacy",
+                        "-provider",
+                        "default",
+                        "-K",
+                        &dek_hex,
+                        "-iv",
+                        &iv,
+                        "-in",
+                    ])
+                    .arg(input),
+            )
+            .stdout
+        };
+        assert_eq!(dec(&body), canonical.as_bytes(), "{cipher}: the text, decrypted by openssl");
+        let mic = dir.join(format!("{cipher}.mic"));
+        std::fs::write(&mic, decode(&folded_after(&msg, "MIC-Info: RSA-MD5,RSA,"))).unwrap();
+        let sig = dir.join(format!("{cipher}.sig"));
+        std::fs::write(&sig, dec(&mic)).unwrap();
+        let recovered = run_ok(
+            Command::new(&openssl)
+                .args(["pkeyutl", "-verifyrecover", "-pubin", "-inkey"])
+                .arg(&alice_pub)
+                .arg("-in")
+                .arg(&sig),
+        )
+        .stdout;
+        assert_eq!(&recovered[recovered.len() - 16..], &md5[..], "{cipher}: the MIC is RSA-MD5 of the canonical text");
+        // And sealpost reads it back, for Bob and for Alice (the originator's own Key-Info).
+        for who in ["bob", "alice"] {
+            let (out, json) = (dir.join(format!("{cipher}-{who}.out")), dir.join(format!("{cipher}-{who}.json")));
+            run_ok(
+                sealpost()
+                    .args(["pem", "decrypt", "--key"])
+                    .arg(dir.join(format!("{who}.key")))
+                    .arg("--cert")
+                    .arg(dir.join(format!("{who}.cert")))
+                    .arg("--verdict-json")
+                    .arg(&json)
+                    .arg("-o")
+                    .arg(&out)
+                    .arg(&msg_path),
+            );
+            assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+            let v = verdict(&json);
+            assert!(v["encrypted"].as_bool().unwrap());
+            assert_eq!(v["signers"][0]["status"], "good", "{v}");
+        }
+        // A changed body byte: the MIC fails (or the padding does), nothing is written.
+        let mut bad = msg.clone().into_bytes();
+        let at = msg.find("\n\n").unwrap() + 5;
+        bad[at] = if bad[at] == b'A' { b'B' } else { b'A' };
+        let bad_path = dir.join(format!("{cipher}-bad.pem"));
+        std::fs::write(&bad_path, bad).unwrap();
+        let out = dir.join(format!("{cipher}-bad.out"));
+        let o = run(sealpost()
+            .args(["pem", "decrypt", "--key"])
+            .arg(dir.join("bob.key"))
+            .arg("--cert")
+            .arg(dir.join("bob.cert"))
+            .arg("-o")
+            .arg(&out)
+            .arg(&bad_path));
+        assert_eq!(o.status.code(), Some(1), "{cipher}");
+        assert!(!out.exists());
+    }
+}

@@ -80,8 +80,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pem(cmd) => match cmd {
             PemCommand::Sign(a) => pem::sign_cmd(&a),
             PemCommand::Verify(a) => pem::verify_cmd(&a),
-            PemCommand::Encrypt(_) => not_yet("pem encrypt", 5),
-            PemCommand::Decrypt(_) => not_yet("pem decrypt", 5),
+            PemCommand::Encrypt(a) => pem::encrypt_cmd(&a),
+            PemCommand::Decrypt(a) => pem::decrypt_cmd(&a),
         },
         Command::Mail(cmd) => match cmd {
             MailCommand::Sign(_) => not_yet("mail sign", 6),

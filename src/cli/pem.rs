@@ -1,5 +1,4 @@
-//! `sealpost pem sign|verify` (MIC-CLEAR, MIC-ONLY): argument checking and files; the work is in
-//! [`crate::pem`]. `pem encrypt|decrypt` are the rest of issue #5.
+//! `sealpost pem sign|verify|encrypt|decrypt`: argument checking and files; the work is in [`crate::pem`].
 
 use std::path::Path;
 
@@ -8,10 +7,13 @@ use der::Decode;
 use x509_cert::Certificate;
 
 use super::VerdictFailure;
-use super::args::pem::{PemMode, PemSign, PemVerify};
+use super::args::pem::{PemDecrypt, PemEncrypt, PemMode, PemSign, PemVerify};
 use super::files::{self as io, Held, Output};
+use crate::core::cipher::CipherAlgorithm;
 use crate::core::policy::Policy;
+use crate::core::rand::SystemRng;
 use crate::core::rsa::RsaPrivateKey;
+use crate::pem::encrypted::{self, Recipient};
 use crate::pem::message::{Kind, decode_base64};
 use crate::pem::mic::{self, SignOptions};
 
@@ -41,6 +43,53 @@ fn read_text(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut io::input(path)?, &mut bytes).context("reading the input")?;
     Ok(bytes)
+}
+
+fn originator_key(path: &Path) -> anyhow::Result<RsaPrivateKey> {
+    let key_bytes = io::read_secret(path, "private key")?;
+    let key_text = std::str::from_utf8(&key_bytes).context("the key file is not PEM text")?;
+    RsaPrivateKey::from_pem(key_text, None).with_context(|| format!("reading {}", path.display()))
+}
+
+pub(super) fn encrypt_cmd(args: &PemEncrypt) -> anyhow::Result<()> {
+    let cipher = match args.cipher.as_deref() {
+        None | Some("des-ede3-cbc") => CipherAlgorithm::TripleDes,
+        Some("des-cbc") => CipherAlgorithm::Des,
+        Some(other) => bail!("unknown DEK cipher {other:?} (des-ede3-cbc, des-cbc)"),
+    };
+    let key = originator_key(&args.key)?;
+    let cert = match &args.cert {
+        Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
+        None => None,
+    };
+    let mut recipients = Vec::new();
+    for p in &args.recipient {
+        recipients.push(cert_ders(p)?.into_iter().next().context("no certificate")?);
+    }
+    let recipients: Vec<Recipient<'_>> = recipients.iter().map(|c| Recipient { cert: c }).collect();
+    let text = read_text(args.io.input.as_deref())?;
+    let msg = encrypted::encrypt(&text, &key, cert.as_deref(), &recipients, cipher, &mut SystemRng)?;
+    let mut out = Output::open(args.io.output.as_deref(), false)?;
+    out.writer().write_all(msg.as_bytes())?;
+    out.commit()
+}
+
+pub(super) fn decrypt_cmd(args: &PemDecrypt) -> anyhow::Result<()> {
+    let key = originator_key(&args.key)?;
+    let cert = match &args.cert {
+        Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
+        None => None,
+    };
+    let text = read_text(args.io.input.as_deref())?;
+    let (verdict, canonical) = encrypted::decrypt(&text, &key, cert.as_deref(), &[], &Policy::default())?;
+    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+    if !verdict.signature_ok() {
+        return Err(VerdictFailure(format!("the MIC does not verify: {}", verdict.status)).into());
+    }
+    let local = String::from_utf8_lossy(&canonical).replace("\r\n", "\n");
+    let mut held = Held::open(args.io.output.as_deref())?;
+    held.writer().write_all(local.as_bytes())?;
+    held.release()
 }
 
 pub(super) fn sign_cmd(args: &PemSign) -> anyhow::Result<()> {

@@ -24,7 +24,7 @@ struct Originator {
     from_message: bool,
 }
 
-fn rsa_key_of(cert: &Certificate) -> Result<RsaPublicKey, PemError> {
+pub(super) fn rsa_key_of(cert: &Certificate) -> Result<RsaPublicKey, PemError> {
     // rsaEncryption and X.500's rsa (2.5.8.1.1) both carry an RSAPublicKey in the bit string.
     let spki = cert.tbs_certificate().subject_public_key_info();
     let oid = spki.algorithm.oid.to_string();
@@ -66,6 +66,12 @@ fn originator(msg: &Message, given: &[Certificate]) -> Result<Originator, PemErr
     }
 }
 
+/// The originator's RSA key, its description, and whether it came from the message itself only.
+pub(super) fn originator_key(msg: &Message, given: &[Certificate]) -> Result<(RsaPublicKey, String, bool), PemError> {
+    let o = originator(msg, given)?;
+    Ok((o.key, o.id, o.from_message))
+}
+
 /// Verifies a MIC-CLEAR or MIC-ONLY message and returns the verdict and the text in canonical form (CRLF).
 /// `certs` are certificates the user trusts to be the originator's; when the key comes from the message
 /// itself and matches none of them, the verdict says so (a note), since anyone can put a key there.
@@ -74,10 +80,10 @@ pub fn verify(text: &[u8], certs: &[Certificate], policy: &Policy) -> Result<(Ve
     match msg.kind {
         Kind::MicClear | Kind::MicOnly => {}
         other => {
-            return Err(PemError::Unsupported(format!(
-                "verifying {} messages is not implemented yet (issue #5)",
-                other.name()
-            )));
+            return Err(PemError::Unsupported(match other {
+                Kind::Encrypted => "ENCRYPTED messages are verified as they are decrypted: use `pem decrypt`".into(),
+                _ => format!("{} messages carry no MIC to verify (not implemented yet, issue #5)", other.name()),
+            }));
         }
     }
     if let Some(domain) = msg.field("Content-Domain")

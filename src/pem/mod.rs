@@ -7,9 +7,13 @@
 //! - [`mic`]: MIC-CLEAR and MIC-ONLY messages made and verified (RSA-MD5; RSA-MD2 verify-only), with the
 //!   originator's key from `Originator-Certificate`, `Originator-Key-Asymmetric`, or the caller.
 //!
-//! ENCRYPTED messages (DEK-Info, Key-Info, Recipient-ID-Asymmetric) and CRL messages are parsed and named, and
-//! refused with "not implemented yet" until the rest of issue #5 lands.
+//! - [`encrypted`]: ENCRYPTED messages with asymmetric key management (DEK-Info, Key-Info: RSA,
+//!   Recipient-ID-Asymmetric), made and read.
+//!
+//! Symmetric key management (Recipient-ID-Symmetric) and CRL messages are parsed and named, and refused with
+//! "not implemented yet" until the rest of issue #5 lands.
 
+pub mod encrypted;
 pub mod message;
 pub mod mic;
 

@@ -11,11 +11,11 @@ use super::{Io, VerdictOut};
 pub enum PemCommand {
     /// Make a MIC-CLEAR or MIC-ONLY message (RSA-MD5).
     Sign(PemSign),
-    /// Make an ENCRYPTED message (always signed, as RFC 1421 requires) (not implemented yet: issue #5).
+    /// Make an ENCRYPTED message (always signed, as RFC 1421 requires).
     Encrypt(PemEncrypt),
     /// Verify a MIC-CLEAR or MIC-ONLY message's MIC (ENCRYPTED messages: with `pem decrypt`, issue #5).
     Verify(PemVerify),
-    /// Decrypt an ENCRYPTED message and verify its MIC (not implemented yet: issue #5).
+    /// Decrypt an ENCRYPTED message and verify its MIC.
     Decrypt(PemDecrypt),
 }
 
