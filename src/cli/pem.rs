@@ -45,10 +45,21 @@ fn read_text(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn originator_key(path: &Path) -> anyhow::Result<RsaPrivateKey> {
+/// A private key file (PKCS #8, PKCS #1, OpenSSL's traditional encrypted PEM; PEM or DER).
+fn private_key(path: &Path, passphrase: Option<&std::path::PathBuf>) -> anyhow::Result<RsaPrivateKey> {
     let key_bytes = io::read_secret(path, "private key")?;
-    let key_text = std::str::from_utf8(&key_bytes).context("the key file is not PEM text")?;
-    RsaPrivateKey::from_pem(key_text, None).with_context(|| format!("reading {}", path.display()))
+    let pass = match passphrase {
+        Some(p) => Some(io::read_passphrase(p)?),
+        None => None,
+    };
+    let key = match std::str::from_utf8(&key_bytes) {
+        Ok(text) if text.contains("-----BEGIN") => RsaPrivateKey::from_pem(text, pass.as_deref().map(|p| &p[..])),
+        _ => match pass.as_deref() {
+            Some(p) => RsaPrivateKey::from_encrypted_pkcs8_der(&key_bytes, p),
+            None => RsaPrivateKey::from_der(&key_bytes),
+        },
+    };
+    key.with_context(|| format!("reading the private key {}", path.display()))
 }
 
 pub(super) fn encrypt_cmd(args: &PemEncrypt) -> anyhow::Result<()> {
@@ -57,7 +68,7 @@ pub(super) fn encrypt_cmd(args: &PemEncrypt) -> anyhow::Result<()> {
         Some("des-cbc") => CipherAlgorithm::Des,
         Some(other) => bail!("unknown DEK cipher {other:?} (des-ede3-cbc, des-cbc)"),
     };
-    let key = originator_key(&args.key)?;
+    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
     let cert = match &args.cert {
         Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
         None => None,
@@ -75,7 +86,7 @@ pub(super) fn encrypt_cmd(args: &PemEncrypt) -> anyhow::Result<()> {
 }
 
 pub(super) fn decrypt_cmd(args: &PemDecrypt) -> anyhow::Result<()> {
-    let key = originator_key(&args.key)?;
+    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
     let cert = match &args.cert {
         Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
         None => None,
@@ -98,9 +109,7 @@ pub(super) fn sign_cmd(args: &PemSign) -> anyhow::Result<()> {
     {
         bail!("MIC hash {h:?}: only md5 is produced (RSA-MD2 is verify-only; RFC 1423 offers nothing stronger)");
     }
-    let key_bytes = io::read_secret(&args.key, "private key")?;
-    let key_text = std::str::from_utf8(&key_bytes).context("the key file is not PEM text")?;
-    let key = RsaPrivateKey::from_pem(key_text, None).with_context(|| format!("reading {}", args.key.display()))?;
+    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
     let cert = match &args.cert {
         Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
         None => None,

@@ -34,6 +34,9 @@ pub struct PemSign {
     /// Originator key.
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    /// Passphrase file for an encrypted key.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// Originator certificate (else Originator-Key-Asymmetric is used).
     #[arg(long, value_name = "CERT")]
     pub cert: Option<PathBuf>,
@@ -57,6 +60,9 @@ pub struct PemEncrypt {
     /// Originator key (ENCRYPTED messages are signed too).
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    /// Passphrase file for an encrypted key.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// Originator certificate.
     #[arg(long, value_name = "CERT")]
     pub cert: Option<PathBuf>,
@@ -94,6 +100,9 @@ pub struct PemDecrypt {
     /// Recipient key.
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    /// Passphrase file for an encrypted key.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// Recipient certificate.
     #[arg(long, value_name = "CERT")]
     pub cert: Option<PathBuf>,
