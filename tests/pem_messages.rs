@@ -57,6 +57,39 @@ fn rfc1421_mic_only_example_verifies() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("ENCRYPTED") && err.lines().count() == 1, "{f}: {err}");
     }
+    // Decrypting them says what they need: the asymmetric one names its recipients, the symmetric one the
+    // shared interchange keys (no keys were ever published for either).
+    run_ok(
+        sealpost()
+            .args([
+                "key",
+                "generate",
+                "--type",
+                "x509",
+                "--uid",
+                "Someone <s@example.org>",
+                "--algo",
+                "rsa2048",
+                "--output",
+            ])
+            .arg(dir.join("someone")),
+    );
+    let decrypt = |f: &str| {
+        run(sealpost()
+            .args(["pem", "decrypt", "--key"])
+            .arg(dir.join("someone.key"))
+            .arg("--cert")
+            .arg(dir.join("someone.cert"))
+            .arg(vec_dir.join("pem/rfc1421").join(f)))
+    };
+    let o = decrypt("rfc1421-asymmetric-encrypted.pem");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("OU=NOTARY") && err.contains("serial 66") && err.contains("Test User 1"), "{err}");
+    let o = decrypt("rfc1421-symmetric-encrypted.pem");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("interchange key of linn@zendia.enet.dec.com,ptf-kmc,3"), "{err}");
 }
 
 #[test]

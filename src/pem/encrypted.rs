@@ -155,12 +155,13 @@ pub fn decrypt(
     if iv.len() != 8 {
         return Err(bad(format!("a DEK-Info IV of {} bytes", iv.len())));
     }
-    if msg.fields.iter().any(|(n, _)| n.eq_ignore_ascii_case("Recipient-ID-Symmetric")) {
-        return Err(PemError::Unsupported(
-            "symmetric key management (Recipient-ID-Symmetric, shared interchange keys) is not implemented yet \
-             (issue #5)"
-                .into(),
-        ));
+    let symmetric: Vec<&str> = msg.fields_named("Recipient-ID-Symmetric").collect();
+    if !symmetric.is_empty() {
+        return Err(PemError::Unsupported(format!(
+            "symmetric key management is not implemented yet (issue #5); the message needs the shared \
+             interchange key of {}",
+            symmetric.join("; ")
+        )));
     }
     let own = match cert {
         Some(der) => Some(Certificate::from_der(der).map_err(|e| bad(format!("certificate: {e}")))?),
@@ -202,10 +203,11 @@ pub fn decrypt(
         }
     }
     let wrapped = wrapped.ok_or_else(|| {
+        let needed = recipients_named(&msg);
         PemError::UnusableKey(if own.is_none() {
-            "give your certificate with --cert: the message names its recipients by issuer and serial number".into()
+            format!("give your certificate with --cert: the message is encrypted for {needed}")
         } else {
-            "the message is not encrypted to this certificate".into()
+            format!("the message is not encrypted to this certificate (it is for {needed})")
         })
     })?;
     let dek = key.decrypt_session_key(&wrapped, cipher.key_size())?;
@@ -251,6 +253,31 @@ pub fn decrypt(
     }
     verdict.signers.push(r);
     Ok((verdict.finish(), canonical))
+}
+
+/// The recipients an ENCRYPTED message names, for error messages: "issuer <DN> serial <hex>", and the
+/// originator when it has a Key-Info of its own.
+fn recipients_named(msg: &Message) -> String {
+    let mut out = Vec::new();
+    for (name, value) in &msg.fields {
+        if name.eq_ignore_ascii_case("Recipient-ID-Asymmetric") {
+            let (issuer, serial) = value.split_once(',').unwrap_or((value.as_str(), "?"));
+            let dn = decode_base64(issuer)
+                .ok()
+                .and_then(|der| x509_cert::name::Name::from_der(&der).ok())
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "(unreadable name)".into());
+            out.push(format!("issuer \"{dn}\" serial {}", serial.trim()));
+        } else if name.eq_ignore_ascii_case("Originator-Certificate") {
+            let subject = decode_base64(value)
+                .ok()
+                .and_then(|der| Certificate::from_der(&der).ok())
+                .map(|c| c.tbs_certificate().subject().to_string())
+                .unwrap_or_else(|| "(unreadable certificate)".into());
+            out.push(format!("the originator \"{subject}\""));
+        }
+    }
+    if out.is_empty() { "no recipient it names".into() } else { out.join("; ") }
 }
 
 fn strip_zeros(b: &[u8]) -> &[u8] {
