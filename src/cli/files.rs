@@ -13,6 +13,38 @@ use zeroize::Zeroizing;
 use crate::core::pipeline::Spool;
 use crate::core::verdict::Verdict;
 
+/// An RSA private key file for the S/MIME, PEM and X.509 commands: PKCS #8, encrypted PKCS #8, PKCS #1 or
+/// OpenSSL's traditional encrypted PEM, in PEM (a file that also holds certificates, as OpenSSL's test files
+/// do, is read for its key block) or DER. `passphrase` names a passphrase file; an unencrypted DER key is
+/// read even when one is given.
+pub fn rsa_private_key(
+    path: &Path,
+    what: &str,
+    passphrase: Option<&Path>,
+) -> anyhow::Result<crate::core::rsa::RsaPrivateKey> {
+    use crate::core::rsa::RsaPrivateKey;
+    let bytes = read_secret(path, what)?;
+    let pass = passphrase.map(read_passphrase).transpose()?;
+    let pass = pass.as_deref().map(|p| &p[..]);
+    let key = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => {
+            let blocks = crate::smime::x509::encoding::pem_blocks(text)
+                .with_context(|| format!("reading the {what} {}", path.display()))?;
+            let key_block = blocks
+                .iter()
+                .find(|b| matches!(b.label, "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY"))
+                .or_else(|| blocks.first())
+                .with_context(|| format!("{} holds no private key", path.display()))?;
+            RsaPrivateKey::from_pem(key_block.text, pass)
+        }
+        _ => match pass {
+            Some(p) => RsaPrivateKey::from_encrypted_pkcs8_der(&bytes, p).or_else(|_| RsaPrivateKey::from_der(&bytes)),
+            None => RsaPrivateKey::from_der(&bytes),
+        },
+    };
+    key.with_context(|| format!("reading the {what} {}", path.display()))
+}
+
 /// Largest key, certificate or passphrase file we read whole.
 const MAX_KEY_FILE: u64 = 64 << 20;
 

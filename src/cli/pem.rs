@@ -12,31 +12,15 @@ use super::files::{self as io, Held, Output};
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::policy::Policy;
 use crate::core::rand::SystemRng;
-use crate::core::rsa::RsaPrivateKey;
 use crate::pem::encrypted::{self, Recipient};
-use crate::pem::message::{Kind, decode_base64};
+use crate::pem::message::Kind;
 use crate::pem::mic::{self, SignOptions};
+use crate::smime::x509::encoding::certificate_ders;
 
 /// DER of every certificate in a file (PEM blocks, or one DER certificate).
 fn cert_ders(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let bytes = io::read_small(path, "certificate")?;
-    let text = String::from_utf8_lossy(&bytes);
-    if !text.contains("-----BEGIN CERTIFICATE-----") {
-        Certificate::from_der(&bytes).with_context(|| format!("{} is not a certificate", path.display()))?;
-        return Ok(vec![bytes]);
-    }
-    let mut out = Vec::new();
-    let mut rest = &text[..];
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let after = &rest[start + 27..];
-        let end =
-            after.find("-----END CERTIFICATE-----").with_context(|| format!("{}: unterminated PEM", path.display()))?;
-        let der = decode_base64(&after[..end]).with_context(|| format!("{}: bad certificate", path.display()))?;
-        Certificate::from_der(&der).with_context(|| format!("{} holds a malformed certificate", path.display()))?;
-        out.push(der);
-        rest = &after[end..];
-    }
-    Ok(out)
+    certificate_ders(&bytes).with_context(|| format!("reading {}", path.display()))
 }
 
 fn read_text(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
@@ -45,30 +29,13 @@ fn read_text(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A private key file (PKCS #8, PKCS #1, OpenSSL's traditional encrypted PEM; PEM or DER).
-fn private_key(path: &Path, passphrase: Option<&std::path::PathBuf>) -> anyhow::Result<RsaPrivateKey> {
-    let key_bytes = io::read_secret(path, "private key")?;
-    let pass = match passphrase {
-        Some(p) => Some(io::read_passphrase(p)?),
-        None => None,
-    };
-    let key = match std::str::from_utf8(&key_bytes) {
-        Ok(text) if text.contains("-----BEGIN") => RsaPrivateKey::from_pem(text, pass.as_deref().map(|p| &p[..])),
-        _ => match pass.as_deref() {
-            Some(p) => RsaPrivateKey::from_encrypted_pkcs8_der(&key_bytes, p),
-            None => RsaPrivateKey::from_der(&key_bytes),
-        },
-    };
-    key.with_context(|| format!("reading the private key {}", path.display()))
-}
-
 pub(super) fn encrypt_cmd(args: &PemEncrypt) -> anyhow::Result<()> {
     let cipher = match args.cipher.as_deref() {
         None | Some("des-ede3-cbc") => CipherAlgorithm::TripleDes,
         Some("des-cbc") => CipherAlgorithm::Des,
         Some(other) => bail!("unknown DEK cipher {other:?} (des-ede3-cbc, des-cbc)"),
     };
-    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
+    let key = io::rsa_private_key(&args.key, "private key", args.passphrase_file.as_deref())?;
     let cert = match &args.cert {
         Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
         None => None,
@@ -86,7 +53,7 @@ pub(super) fn encrypt_cmd(args: &PemEncrypt) -> anyhow::Result<()> {
 }
 
 pub(super) fn decrypt_cmd(args: &PemDecrypt) -> anyhow::Result<()> {
-    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
+    let key = io::rsa_private_key(&args.key, "private key", args.passphrase_file.as_deref())?;
     let cert = match &args.cert {
         Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
         None => None,
@@ -109,7 +76,7 @@ pub(super) fn sign_cmd(args: &PemSign) -> anyhow::Result<()> {
     {
         bail!("MIC hash {h:?}: only md5 is produced (RSA-MD2 is verify-only; RFC 1423 offers nothing stronger)");
     }
-    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
+    let key = io::rsa_private_key(&args.key, "private key", args.passphrase_file.as_deref())?;
     let cert = match &args.cert {
         Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
         None => None,

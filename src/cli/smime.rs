@@ -43,29 +43,7 @@ fn own_cert(path: &Path) -> anyhow::Result<Certificate> {
 }
 
 fn private_key(path: &Path, passphrase: Option<&PathBuf>) -> anyhow::Result<RsaPrivateKey> {
-    let bytes = io::read_secret(path, "private key")?;
-    let pass = match passphrase {
-        Some(p) => Some(io::read_passphrase(p)?),
-        None => None,
-    };
-    let key = match std::str::from_utf8(&bytes) {
-        // A PEM file may hold the certificate beside the key (OpenSSL's test files do): take the key block.
-        Ok(text) if text.contains("-----BEGIN") => {
-            let blocks = x509::encoding::pem_blocks(text)
-                .with_context(|| format!("reading the private key {}", path.display()))?;
-            let key_block = blocks
-                .iter()
-                .find(|b| matches!(b.label, "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY"))
-                .or_else(|| blocks.first())
-                .with_context(|| format!("{} holds no private key", path.display()))?;
-            RsaPrivateKey::from_pem(key_block.text, pass.as_deref().map(|p| &p[..]))
-        }
-        _ => match pass.as_deref() {
-            Some(p) => RsaPrivateKey::from_encrypted_pkcs8_der(&bytes, p),
-            None => RsaPrivateKey::from_der(&bytes),
-        },
-    };
-    key.with_context(|| format!("reading the private key {}", path.display()))
+    io::rsa_private_key(path, "private key", passphrase.map(PathBuf::as_path))
 }
 
 fn write_cms(out: &mut Output, der: &[u8], pem: bool) -> anyhow::Result<()> {

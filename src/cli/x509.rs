@@ -11,7 +11,6 @@ use zeroize::Zeroizing;
 use super::args::key::{KeyAlgo, KeyGenerate};
 use super::files as io;
 use crate::core::rsa::RsaPrivateKey;
-use crate::smime::x509::encoding::pem_blocks;
 use crate::smime::x509::{self, CertSpec, Certificate};
 
 /// Default validity of an e-mail certificate, in days.
@@ -96,34 +95,13 @@ fn parse_uid(uid: &str) -> anyhow::Result<(String, Option<String>)> {
 /// The issuer's key (a PEM file that may also hold certificates, or DER) and its certificate: the one in
 /// `cert_path` whose public key is the key's.
 fn read_issuer(cert_path: &Path, key_path: &Path, pass: Option<&Path>) -> anyhow::Result<(Certificate, RsaPrivateKey)> {
-    let pass = pass.map(io::read_passphrase).transpose()?;
-    let pass = pass.as_ref().map(|p| p.as_slice());
-    let bytes = io::read_secret(key_path, "issuer key")?;
-    let key = read_private_key(&bytes, pass).with_context(|| format!("reading issuer key {}", key_path.display()))?;
+    let key = io::rsa_private_key(key_path, "issuer key", pass)?;
     let certs = Certificate::read_all(&io::read_small(cert_path, "issuer certificate")?)
         .with_context(|| format!("reading issuer certificate {}", cert_path.display()))?;
     let Some(cert) = certs.into_iter().find(|c| c.rsa_public_key().is_ok_and(|k| k == *key.public())) else {
         bail!("no certificate in {} belongs to the issuer key {}", cert_path.display(), key_path.display());
     };
     Ok((cert, key))
-}
-
-fn read_private_key(bytes: &[u8], pass: Option<&[u8]>) -> anyhow::Result<RsaPrivateKey> {
-    if let Ok(text) = std::str::from_utf8(bytes)
-        && text.contains("-----BEGIN ")
-    {
-        let blocks = pem_blocks(text)?;
-        let Some(block) =
-            blocks.iter().find(|b| matches!(b.label, "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY"))
-        else {
-            bail!("no RSA private key in the file");
-        };
-        return Ok(RsaPrivateKey::from_pem(block.text, pass)?);
-    }
-    match pass {
-        Some(p) => Ok(RsaPrivateKey::from_encrypted_pkcs8_der(bytes, p).or_else(|_| RsaPrivateKey::from_der(bytes))?),
-        None => Ok(RsaPrivateKey::from_der(bytes)?),
-    }
 }
 
 /// PKCS #8 PEM (`-----BEGIN PRIVATE KEY-----`) in a zeroizing buffer.
