@@ -11,14 +11,14 @@ use zeroize::Zeroizing;
 
 use super::PemError;
 use super::message::{BEGIN, END, Kind, Message, decode_base64, encode_base64_lines, folded_field};
-use super::mic::{canonicalize, originator_key, rsa_key_of};
+use super::mic::{canonicalize, check_mic, rsa_key_of};
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::digest::{HashAlgorithm, digest};
 use crate::core::mode::{Direction, Mode, Padding, process};
 use crate::core::policy::{Policy, Usage};
 use crate::core::rand::Rng;
 use crate::core::rsa::{EncryptionPadding, RsaPrivateKey, SignaturePadding};
-use crate::core::verdict::{Format, Integrity, SignerResult, SignerStatus, Verdict};
+use crate::core::verdict::{Integrity, Verdict};
 
 fn bad(detail: impl Into<String>) -> PemError {
     PemError::Malformed(detail.into())
@@ -215,43 +215,16 @@ pub fn decrypt(
     let wrong = || PemError::Core(crate::core::CoreError::DecryptionFailed);
     let canonical =
         process(cipher, Mode::Cbc, Direction::Decrypt, &dek, &iv, Padding::Pkcs7, &body).map_err(|_| wrong())?;
-    let mic = msg.field("MIC-Info").ok_or_else(|| bad("no MIC-Info field"))?;
-    let mut parts = mic.splitn(3, ',');
-    let (alg, enc, sig) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let hash = match alg.trim() {
-        "RSA-MD5" => HashAlgorithm::Md5,
-        "RSA-MD2" => HashAlgorithm::Md2,
-        other => return Err(PemError::Unsupported(format!("MIC algorithm {other:?}"))),
+    let open = |mic: Vec<u8>| {
+        process(cipher, Mode::Cbc, Direction::Decrypt, &dek, &iv, Padding::Pkcs7, &mic).map_err(|_| wrong())
     };
-    if enc.trim() != "RSA" {
-        return Err(PemError::Unsupported(format!("MIC encryption {enc:?}")));
-    }
-    let sig = process(cipher, Mode::Cbc, Direction::Decrypt, &dek, &iv, Padding::Pkcs7, &decode_base64(sig)?)
-        .map_err(|_| wrong())?;
-    let (okey, id, from_message) = originator_key(&msg, certs)?;
-    let mut r = SignerResult::new(id, SignerStatus::Good);
-    r.hash = Some(hash.to_string());
-    r.key_algorithm = Some("rsa".into());
-    r.key_bits = Some(okey.bits());
-    r.weak.extend(policy.check(hash.algorithm(), Usage::Verify, false)?.weak);
-    r.weak.extend(policy.check_rsa(okey.bits(), Usage::Verify)?.weak);
-    let d = digest(hash, &canonical);
-    if okey.pad_to_size(&sig).and_then(|s| okey.verify(SignaturePadding::Pkcs1v15, hash, d.as_bytes(), &s)).is_err() {
-        r.status = SignerStatus::Bad;
-        r.detail = Some("the MIC does not match the text (modified, or the wrong DEK)".into());
-    }
-    let mut verdict = Verdict::new(Format::Pem);
+    let mismatch = "the MIC does not match the text (modified, or the wrong DEK)";
+    let mut verdict = check_mic(&msg, &canonical, certs, policy, open, mismatch)?;
     verdict.encrypted = true;
     verdict.integrity = Integrity::None;
     verdict.algorithms.cipher = Some(dek_name(cipher).to_ascii_lowercase());
     verdict.algorithms.key_transport = Some("rsa".into());
     verdict.weak.extend(policy.check(cipher.algorithm(), Usage::Decrypt, false)?.weak);
-    if from_message {
-        verdict
-            .notes
-            .push("originator key taken from the message itself: give the originator's certificate with --cert".into());
-    }
-    verdict.signers.push(r);
     Ok((verdict.finish(), canonical))
 }
 

@@ -66,12 +66,6 @@ fn originator(msg: &Message, given: &[Certificate]) -> Result<Originator, PemErr
     }
 }
 
-/// The originator's RSA key, its description, and whether it came from the message itself only.
-pub(super) fn originator_key(msg: &Message, given: &[Certificate]) -> Result<(RsaPublicKey, String, bool), PemError> {
-    let o = originator(msg, given)?;
-    Ok((o.key, o.id, o.from_message))
-}
-
 /// Verifies a MIC-CLEAR or MIC-ONLY message and returns the verdict and the text in canonical form (CRLF).
 /// `certs` are certificates the user trusts to be the originator's; when the key comes from the message
 /// itself and matches none of them, the verdict says so (a note), since anyone can put a key there.
@@ -92,6 +86,23 @@ pub fn verify(text: &[u8], certs: &[Certificate], policy: &Policy) -> Result<(Ve
         return Err(PemError::Unsupported(format!("Content-Domain {domain}")));
     }
     let canonical = msg.canonical_text()?;
+    let verdict = check_mic(&msg, &canonical, certs, policy, Ok, "the MIC does not match the text")?;
+    Ok((verdict.finish(), canonical))
+}
+
+/// Checks the MIC of `msg` over `canonical`, the text in canonical form: reads `MIC-Info` (RSA-MD5 or
+/// RSA-MD2, RSA), turns its decoded value into the signature with `open` (nothing to do for MIC-CLEAR and
+/// MIC-ONLY; decryption under the DEK for ENCRYPTED), and verifies it with the originator's key. The verdict
+/// has the one signer (`mismatch` is its detail when the MIC fails) and a note when the key came from the
+/// message itself; the caller adds what it knows (encryption) and finishes it.
+pub(super) fn check_mic(
+    msg: &Message,
+    canonical: &[u8],
+    certs: &[Certificate],
+    policy: &Policy,
+    open: impl FnOnce(Vec<u8>) -> Result<Vec<u8>, PemError>,
+    mismatch: &str,
+) -> Result<Verdict, PemError> {
     let mic = msg.field("MIC-Info").ok_or_else(|| PemError::Malformed("no MIC-Info field".into()))?;
     let mut parts = mic.splitn(3, ',');
     let (alg, enc, sig) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -103,22 +114,19 @@ pub fn verify(text: &[u8], certs: &[Certificate], policy: &Policy) -> Result<(Ve
     if enc.trim() != "RSA" {
         return Err(PemError::Unsupported(format!("MIC encryption {enc:?} (RFC 1423: RSA)")));
     }
-    let sig = decode_base64(sig)?;
-    let who = originator(&msg, certs)?;
+    let sig = open(decode_base64(sig)?)?;
+    let who = originator(msg, certs)?;
     let mut r = SignerResult::new(who.id.clone(), SignerStatus::Good);
     r.hash = Some(hash.to_string());
     r.key_algorithm = Some("rsa".into());
     r.key_bits = Some(who.key.bits());
     r.weak.extend(policy.check(hash.algorithm(), Usage::Verify, false)?.weak);
     r.weak.extend(policy.check_rsa(who.key.bits(), Usage::Verify)?.weak);
-    let d = digest(hash, &canonical);
+    let d = digest(hash, canonical);
     let padded = who.key.pad_to_size(&sig);
-    match padded.and_then(|s| who.key.verify(SignaturePadding::Pkcs1v15, hash, d.as_bytes(), &s)) {
-        Ok(()) => {}
-        Err(_) => {
-            r.status = SignerStatus::Bad;
-            r.detail = Some("the MIC does not match the text".into());
-        }
+    if padded.and_then(|s| who.key.verify(SignaturePadding::Pkcs1v15, hash, d.as_bytes(), &s)).is_err() {
+        r.status = SignerStatus::Bad;
+        r.detail = Some(mismatch.to_string());
     }
     let mut verdict = Verdict::new(Format::Pem);
     if who.from_message {
@@ -129,7 +137,7 @@ pub fn verify(text: &[u8], certs: &[Certificate], policy: &Policy) -> Result<(Ve
         );
     }
     verdict.signers.push(r);
-    Ok((verdict.finish(), canonical))
+    Ok(verdict)
 }
 
 /// How to sign.
