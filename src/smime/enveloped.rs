@@ -21,9 +21,11 @@ use der::{Any, Decode, Encode, Sequence};
 use spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
 
-use super::SmimeError;
 use super::ber::{EOC, write_header};
 use super::input::read_some;
+use super::x509::certificate::RSA_ENCRYPTION;
+use super::x509::signature::MGF1;
+use super::{SmimeError, hash_from_oid, oid_of};
 use crate::core::algorithm::Algorithm;
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::digest::HashAlgorithm;
@@ -40,12 +42,8 @@ pub const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1135
 pub const ID_ENVELOPED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.3");
 /// id-ct-authEnvelopedData.
 pub const ID_AUTH_ENVELOPED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23");
-/// rsaEncryption (key transport with PKCS #1 v1.5).
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 /// id-RSAES-OAEP.
 const RSAES_OAEP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.7");
-/// id-mgf1.
-const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
 /// id-pSpecified (OAEP label source).
 const P_SPECIFIED: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.9");
 /// RC2-CBC: read in old messages, but no implementation here.
@@ -113,9 +111,7 @@ impl ContentCipher {
     }
 
     fn oid(self) -> Result<ObjectIdentifier, SmimeError> {
-        let oid =
-            self.algorithm().info().oid.ok_or_else(|| SmimeError::Unsupported(format!("{} in CMS", self.name())))?;
-        ObjectIdentifier::new(oid).map_err(|e| SmimeError::malformed("OID", e))
+        oid_of(self.algorithm())
     }
 
     fn from_oid(oid: &ObjectIdentifier) -> Result<ContentCipher, SmimeError> {
@@ -186,20 +182,6 @@ struct OaepParams {
     label: Option<AlgorithmIdentifierOwned>,
 }
 
-fn hash_oid(hash: HashAlgorithm) -> Result<ObjectIdentifier, SmimeError> {
-    let oid = hash.algorithm().info().oid.ok_or_else(|| SmimeError::Unsupported(format!("{hash} in CMS")))?;
-    ObjectIdentifier::new(oid).map_err(|e| SmimeError::malformed("OID", e))
-}
-
-fn hash_from_oid(oid: &ObjectIdentifier) -> Result<HashAlgorithm, SmimeError> {
-    let alg = Algorithm::from_oid(&oid.to_string())
-        .ok_or_else(|| SmimeError::Unsupported(format!("hash algorithm {oid}")))?;
-    HashAlgorithm::ALL
-        .into_iter()
-        .find(|h| h.algorithm() == alg)
-        .ok_or_else(|| SmimeError::Unsupported(format!("hash algorithm {oid}")))
-}
-
 fn any<T: der::EncodeValue + der::Tagged>(value: &T) -> Result<Any, SmimeError> {
     Ok(Any::encode_from(value)?)
 }
@@ -213,7 +195,7 @@ fn key_transport_alg(t: KeyTransport) -> Result<AlgorithmIdentifierOwned, SmimeE
             Ok(AlgorithmIdentifierOwned { oid: RSAES_OAEP, parameters: Some(any(&params)?) })
         }
         KeyTransport::Oaep(h) => {
-            let hash = AlgorithmIdentifierOwned { oid: hash_oid(h)?, parameters: None };
+            let hash = AlgorithmIdentifierOwned { oid: oid_of(h.algorithm())?, parameters: None };
             let mgf = AlgorithmIdentifierOwned { oid: MGF1, parameters: Some(any(&hash)?) };
             let params = OaepParams { hash: Some(hash), mgf: Some(mgf), label: None };
             Ok(AlgorithmIdentifierOwned { oid: RSAES_OAEP, parameters: Some(any(&params)?) })
@@ -235,7 +217,7 @@ fn key_transport_from(alg: &AlgorithmIdentifierOwned) -> Result<KeyTransport, Sm
     };
     let hash = match &params.hash {
         None => HashAlgorithm::Sha1,
-        Some(h) => hash_from_oid(&h.oid)?,
+        Some(h) => hash_from_oid(&h.oid, "OAEP hash")?,
     };
     let mgf_hash = match &params.mgf {
         None => HashAlgorithm::Sha1,
@@ -246,7 +228,7 @@ fn key_transport_from(alg: &AlgorithmIdentifierOwned) -> Result<KeyTransport, Sm
                 .ok_or_else(|| SmimeError::malformed("RSAES-OAEP parameters", "MGF1 without a hash"))?
                 .decode_as::<AlgorithmIdentifierOwned>()
                 .map_err(|e| SmimeError::malformed("RSAES-OAEP parameters", e))?;
-            hash_from_oid(&inner.oid)?
+            hash_from_oid(&inner.oid, "OAEP MGF1 hash")?
         }
         Some(m) => return Err(SmimeError::Unsupported(format!("OAEP mask generation function {}", m.oid))),
     };

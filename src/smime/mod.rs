@@ -17,7 +17,24 @@ pub mod input;
 pub mod signed;
 pub mod x509;
 
+use const_oid::ObjectIdentifier;
+
 use crate::core::CoreError;
+use crate::core::algorithm::Algorithm;
+use crate::core::digest::HashAlgorithm;
+
+/// The OID of an algorithm in the core's registry, for the structures we write.
+pub(crate) fn oid_of(alg: Algorithm) -> Result<ObjectIdentifier, SmimeError> {
+    let oid = alg.info().oid.ok_or_else(|| SmimeError::Unsupported(format!("{} in CMS", alg.name())))?;
+    ObjectIdentifier::new(oid).map_err(|e| SmimeError::malformed("OID", e))
+}
+
+/// The hash an algorithm identifier names; `what` says where it stood, for the error.
+pub(crate) fn hash_from_oid(oid: &ObjectIdentifier, what: &str) -> Result<HashAlgorithm, SmimeError> {
+    Algorithm::from_oid(&oid.to_string())
+        .and_then(HashAlgorithm::from_algorithm)
+        .ok_or_else(|| SmimeError::Unsupported(format!("{what} {}", x509::signature::algorithm_name(oid))))
+}
 
 /// Errors of the S/MIME front end.
 #[derive(Debug, thiserror::Error)]

@@ -25,9 +25,14 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
-use super::SmimeError;
+use super::enveloped::ID_DATA;
+use super::x509::SignatureAlgorithm;
+// rsaEncryption is also the signature algorithm OpenSSL and most clients write for PKCS #1 v1.5.
 use super::ber::{EOC, write_header};
 use super::input::read_some;
+use super::x509::certificate::RSA_ENCRYPTION;
+use super::x509::signature::{MGF1, RSASSA_PSS};
+use super::{SmimeError, hash_from_oid, oid_of};
 use crate::core::algorithm::Algorithm;
 use crate::core::digest::{HashAlgorithm, Hasher};
 use crate::core::policy::{Policy, Usage, Weakness};
@@ -36,8 +41,6 @@ use crate::core::verdict::{Format, SignerResult, SignerStatus, Verdict};
 
 /// id-signedData.
 pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-/// id-data.
-const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 /// Signed attribute: content-type.
 const ATTR_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 /// Signed attribute: message-digest.
@@ -46,27 +49,10 @@ const ATTR_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.
 const ATTR_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 /// Signed attribute: SMIMECapabilities (RFC 8551 section 2.5.2).
 const ATTR_SMIME_CAPABILITIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.15");
-/// rsaEncryption, the signature algorithm OpenSSL and most clients write for PKCS #1 v1.5.
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-/// id-RSASSA-PSS.
-const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-/// id-mgf1.
-const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
 /// Most signers one message may carry.
 const MAX_SIGNERS: usize = 64;
 /// Piece of content per primitive OCTET STRING in the streamed output.
 const PIECE: usize = 256 * 1024;
-
-/// `<hash>WithRSAEncryption` OIDs and their hashes (PKCS #1 v1.5).
-const RSA_WITH: [(&str, HashAlgorithm); 7] = [
-    ("1.2.840.113549.1.1.2", HashAlgorithm::Md2),
-    ("1.2.840.113549.1.1.4", HashAlgorithm::Md5),
-    ("1.2.840.113549.1.1.5", HashAlgorithm::Sha1),
-    ("1.2.840.113549.1.1.14", HashAlgorithm::Sha224),
-    ("1.2.840.113549.1.1.11", HashAlgorithm::Sha256),
-    ("1.2.840.113549.1.1.12", HashAlgorithm::Sha384),
-    ("1.2.840.113549.1.1.13", HashAlgorithm::Sha512),
-];
 
 /// RSASSA-PSS-params (RFC 4055 section 3.1).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
@@ -79,20 +65,6 @@ struct PssParams {
     salt_len: Option<u32>,
     #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
     trailer: Option<u32>,
-}
-
-fn oid_of(alg: Algorithm) -> Result<ObjectIdentifier, SmimeError> {
-    let oid = alg.info().oid.ok_or_else(|| SmimeError::Unsupported(format!("{} in CMS", alg.name())))?;
-    ObjectIdentifier::new(oid).map_err(|e| SmimeError::malformed("OID", e))
-}
-
-fn hash_from_oid(oid: &ObjectIdentifier) -> Result<HashAlgorithm, SmimeError> {
-    let alg = Algorithm::from_oid(&oid.to_string())
-        .ok_or_else(|| SmimeError::Unsupported(format!("digest algorithm {oid}")))?;
-    HashAlgorithm::ALL
-        .into_iter()
-        .find(|h| h.algorithm() == alg)
-        .ok_or_else(|| SmimeError::Unsupported(format!("digest algorithm {oid}")))
 }
 
 fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, SmimeError> {
@@ -364,34 +336,27 @@ fn signature_scheme(
     if alg.oid == RSA_ENCRYPTION {
         return Ok((SignaturePadding::Pkcs1v15, digest_hash));
     }
-    if let Some((_, h)) = RSA_WITH.iter().find(|(o, _)| alg.oid.to_string() == *o) {
-        if *h != digest_hash {
-            return Err(SmimeError::malformed(
-                "SignerInfo",
-                format!("signature algorithm over {h}, digest algorithm {digest_hash}"),
-            ));
+    // Other algorithms: what certificates are signed with too (`<hash>WithRSAEncryption`, RSASSA-PSS).
+    match SignatureAlgorithm::from_identifier(alg)? {
+        SignatureAlgorithm::RsaPkcs1v15(h) => {
+            if h != digest_hash {
+                return Err(SmimeError::malformed(
+                    "SignerInfo",
+                    format!("signature algorithm over {h}, digest algorithm {digest_hash}"),
+                ));
+            }
+            Ok((SignaturePadding::Pkcs1v15, h))
         }
-        return Ok((SignaturePadding::Pkcs1v15, *h));
-    }
-    if alg.oid == RSASSA_PSS {
-        let params = match &alg.parameters {
-            Some(p) => p.decode_as::<PssParams>().map_err(|e| SmimeError::malformed("RSASSA-PSS parameters", e))?,
-            None => PssParams { hash: None, mgf: None, salt_len: None, trailer: None },
-        };
-        let hash = match &params.hash {
-            Some(h) => hash_from_oid(&h.oid)?,
-            None => HashAlgorithm::Sha1,
-        };
-        let salt = params.salt_len.unwrap_or(20) as usize;
-        if salt != hash.output_len() {
-            return Err(SmimeError::Unsupported(format!("RSASSA-PSS with a salt of {salt} bytes over {hash}")));
+        SignatureAlgorithm::RsaPss { hash, mgf1_hash, salt_len } => {
+            // The core's PSS: MGF1 over the message hash, a salt as long as the hash.
+            if mgf1_hash != hash || usize::try_from(salt_len).ok() != Some(hash.output_len()) {
+                return Err(SmimeError::Unsupported(format!(
+                    "RSASSA-PSS with a salt of {salt_len} bytes over {hash}, MGF1 over {mgf1_hash}"
+                )));
+            }
+            Ok((SignaturePadding::Pss, hash))
         }
-        return Ok((SignaturePadding::Pss, hash));
     }
-    Err(SmimeError::Unsupported(format!(
-        "signature algorithm {}",
-        const_oid::db::DB.by_oid(&alg.oid).map(str::to_string).unwrap_or_else(|| alg.oid.to_string())
-    )))
 }
 
 fn signing_time(attrs: &SetOfVec<Attribute>) -> Result<Option<SystemTime>, SmimeError> {
@@ -426,13 +391,19 @@ fn check_signer(
         return r;
     };
     let mut r = SignerResult::new(describe(cert), SignerStatus::Good);
-    r.email = super::x509::Certificate::from_x509(cert.clone()).ok().and_then(|c| c.emails().into_iter().next());
+    // One wrapped copy of the certificate serves the e-mail address and the key.
+    let wrapped = super::x509::Certificate::from_x509(cert.clone());
+    r.email = wrapped.as_ref().ok().and_then(|c| c.emails().into_iter().next());
     let outcome = (|| -> Result<Option<SystemTime>, SmimeError> {
-        let hash = hash_from_oid(&info.digest_alg.oid)?;
+        let hash = hash_from_oid(&info.digest_alg.oid, "digest algorithm")?;
         r.hash = Some(hash.to_string());
         let (padding, sig_hash) = signature_scheme(info, hash)?;
         check_pss_key(cert, padding, sig_hash)?;
-        let key = cert_rsa_key(cert)?;
+        let key = match &wrapped {
+            Ok(c) => c.rsa_public_key()?,
+            // The same failure again, with its own error.
+            Err(_) => cert_rsa_key(cert)?,
+        };
         r.key_algorithm = Some(if padding == SignaturePadding::Pss { "rsa-pss" } else { "rsa" }.to_string());
         r.key_bits = Some(key.bits());
         r.weak.extend(opts.policy.check(hash.algorithm(), Usage::Verify, false)?.weak);
@@ -571,7 +542,7 @@ pub fn verify(
     }
     let mut hashes: Vec<HashAlgorithm> = Vec::new();
     for info in sd.signer_infos.0.iter() {
-        if let Ok(h) = hash_from_oid(&info.digest_alg.oid)
+        if let Ok(h) = hash_from_oid(&info.digest_alg.oid, "digest algorithm")
             && !hashes.contains(&h)
         {
             hashes.push(h);

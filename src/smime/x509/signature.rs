@@ -11,7 +11,6 @@ use spki::AlgorithmIdentifierOwned;
 
 use super::super::SmimeError;
 use super::{Certificate, quoted};
-use crate::core::Algorithm;
 use crate::core::CoreError;
 use crate::core::digest::{HashAlgorithm, digest};
 use crate::core::rsa::{RsaPublicKey, SignaturePadding};
@@ -93,9 +92,7 @@ struct PssParams {
 }
 
 fn hash_of(alg: &AlgorithmIdentifierOwned, what: &str) -> Result<HashAlgorithm, SmimeError> {
-    Algorithm::from_oid(&alg.oid.to_string())
-        .and_then(HashAlgorithm::from_algorithm)
-        .ok_or_else(|| SmimeError::Unsupported(format!("{what} {}", algorithm_name(&alg.oid))))
+    crate::smime::hash_from_oid(&alg.oid, what)
 }
 
 impl SignatureAlgorithm {
