@@ -22,7 +22,6 @@ use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -1099,58 +1098,11 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
     }
 }
 
-/// What one `sealpost` run did.
-struct Run {
-    /// `None`: killed by a signal (or by us, after [`TIMEOUT`]).
-    code: Option<i32>,
-    stderr: String,
-    /// The `-o` file, if the command was given one and it exists.
-    output: Option<Vec<u8>>,
-    verdict: Option<Value>,
-    line: String,
-}
+use common::sandboxed::Run;
 
-/// Runs sealpost in `dir` with stdout and stderr in files (nothing can block on a pipe), killing it after
-/// [`TIMEOUT`].
+/// Runs sealpost in `dir` through [`common::sandboxed::sealpost`], killing it after [`TIMEOUT`].
 fn sealpost(dir: &Path, args: &[String], output: Option<&Path>, verdict: Option<&Path>) -> Run {
-    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let out_path = dir.join(format!("run{n}.stdout"));
-    let err_path = dir.join(format!("run{n}.stderr"));
-    let line = format!("sealpost {}", args.join(" "));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
-        .args(args)
-        .current_dir(dir)
-        .env("TMPDIR", dir)
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&out_path).unwrap())
-        .stderr(fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {line}: {e}"));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break Some(st);
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let mut stderr = fs::read_to_string(&err_path).unwrap_or_default();
-    if status.is_none() {
-        stderr.push_str(&format!("\n[killed after {TIMEOUT:?}]"));
-    }
-    Run {
-        code: status.and_then(|s| s.code()),
-        stderr,
-        output: output.and_then(|p| fs::read(p).ok()),
-        verdict: verdict.and_then(|p| fs::read(p).ok()).and_then(|b| serde_json::from_slice(&b).ok()),
-        line,
-    }
+    common::sandboxed::sealpost(dir, args, output, verdict, TIMEOUT)
 }
 
 /// Base64 with the armor around it taken off (only what the vectors' armor needs).
