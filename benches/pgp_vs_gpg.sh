@@ -11,7 +11,8 @@
 # gpg/sealpost, and the peak RSS of one more run of each.
 # Every output is checked against the input. Needs gpg, /usr/bin/time (GNU), and a release build.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+cd "$bench_dir/.."
 size=${1:-64}
 runs=${2:-3}
 ciphers=${3:-"AES256 AES128 CAST5 3DES IDEA"}
@@ -31,28 +32,9 @@ gpg --export bench@example.org > bench.cert
 (umask 077; gpg --batch --export-secret-keys bench@example.org > bench.key)
 head -c "$((size << 20))" /dev/urandom > plain
 
-# One timed run of "$@": prints wall seconds from bash's $EPOCHREALTIME around the bare command (GNU time's
-# %e has only 10 ms, and running under GNU time adds about 4 ms to every run, which would flatter the
-# slower tool). Before it the output file is removed (neither tool pays for truncating the previous one)
-# and dirty pages are flushed with `sync` (neither pays for the write-back of what ran before it).
-timed() {
-  local t0 t1
-  rm -f out.tmp
-  sync
-  t0=$EPOCHREALTIME
-  "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
-  t1=$EPOCHREALTIME
-  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
-}
-
-# Peak RSS in KiB of one run of "$@", from GNU time.
-rss() {
-  rm -f out.tmp
-  /usr/bin/time -f "%M" -o t.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
-  cat t.txt
-}
-
-median() { sort -n | awk '{s[NR]=$1} END {print s[int((NR+1)/2)]}'; }
+# timed, rss (KiB) and median.
+# shellcheck source=benches/timing.sh
+source "$bench_dir/timing.sh"
 
 lower() { echo "$1" | tr 'A-Z' 'a-z'; }
 

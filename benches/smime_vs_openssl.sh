@@ -12,7 +12,8 @@
 # its streaming mode is shown on a second line for encryption. Outputs are checked: each tool decrypts and
 # verifies the other's messages and gets the input back. Needs openssl, GNU time, and a release build.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+cd "$bench_dir/.."
 size=${1:-64}
 runs=${2:-5}
 
@@ -41,23 +42,9 @@ openssl x509 -req -in user.csr -CA root.pem -CAkey root.key -CAcreateserial -day
   -extensions user -out user.pem 2>/dev/null
 head -c "$((size << 20))" /dev/urandom > plain
 
-# One timed run: wall seconds from $EPOCHREALTIME around the bare command, output removed and dirty pages
-# flushed before it.
-timed() {
-  local t0 t1
-  rm -f out.tmp
-  sync
-  t0=$EPOCHREALTIME
-  "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
-  t1=$EPOCHREALTIME
-  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
-}
-rss() {
-  rm -f out.tmp
-  /usr/bin/time -f "%M" -o t.txt "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
-  echo $(( $(cat t.txt) / 1024 ))
-}
-median() { sort -n | awk '{s[NR]=$1} END {print s[int((NR+1)/2)]}'; }
+# timed, rss (KiB) and median.
+# shellcheck source=benches/timing.sh
+source "$bench_dir/timing.sh"
 
 # The messages each tool's verify and decrypt runs read.
 openssl cms -sign -binary -nodetach -outform DER -in plain -out o.p7s -signer user.pem -inkey user.key
@@ -95,7 +82,7 @@ for op in sign verify encrypt decrypt encrypt-stream; do
   done
   ot=$(median < o.txt); st=$(median < s.txt)
   # shellcheck disable=SC2086
-  orss=$(rss ${o_cmd[$op]}); srss=$(rss ${s_cmd[$op]})
+  orss=$(( $(rss ${o_cmd[$op]}) / 1024 )); srss=$(( $(rss ${s_cmd[$op]}) / 1024 ))
   printf "%-15s | %9ss %9ss %6.2fx | %6s MiB %6s MiB %8.2fx\n" "$op" "$ot" "$st" \
     "$(echo "$ot $st" | awk '{print ($2 > 0) ? $1 / $2 : 0}')" "$orss" "$srss" \
     "$(echo "$orss $srss" | awk '{print ($2 > 0) ? $1 / $2 : 0}')"
