@@ -10,3 +10,4 @@ pub mod mime;
 pub mod pem;
 pub mod pgp;
 pub mod smime;
+pub mod x509;

@@ -2,7 +2,7 @@
 //! (a 1991 certificate with the X.500 RSA OID and an MD2 signature, a 512-bit key: pass-weak); messages we sign
 //! (MIC-CLEAR and MIC-ONLY, with a certificate or Originator-Key-Asymmetric) verify, and their MIC is checked
 //! without sealpost (`openssl pkeyutl -verifyrecover` gives the PKCS #1 DigestInfo holding MD5 of the
-//! canonical text); tampering is caught with exit 1; ENCRYPTED messages are named as not implemented yet.
+//! canonical text); tampering is caught with exit 1; the RFC's ENCRYPTED examples say which keys they need.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
@@ -88,8 +88,19 @@ fn rfc1421_mic_only_example_verifies() {
     assert!(err.contains("OU=NOTARY") && err.contains("serial 66") && err.contains("Test User 1"), "{err}");
     let o = decrypt("rfc1421-symmetric-encrypted.pem");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("interchange key of linn@zendia.enet.dec.com,ptf-kmc,3"), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("interchange key shared with linn@zendia.enet.dec.com,ptf-kmc,3"), "{err}");
+    // With an interchange key that is not theirs: both Key-Infos are tried and named.
+    let ik = dir.join("guess.ik");
+    std::fs::write(&ik, "0123456789ABCDEF\n").unwrap();
+    std::fs::set_permissions(&ik, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let o = run(sealpost()
+        .args(["pem", "decrypt", "--interchange-key"])
+        .arg(&ik)
+        .arg(vec_dir.join("pem/rfc1421/rfc1421-symmetric-encrypted.pem")));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("pem-dev@tis.com,ptf-kmc,4 (DES-ECB)") && err.lines().count() == 1, "{err}");
 }
 
 #[test]

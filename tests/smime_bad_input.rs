@@ -394,7 +394,7 @@ fn fixture() -> &'static Fixture {
         // Expired: issued by the CA through the library, valid in 2020 only (`key generate` always starts now).
         let expired = {
             use sealpost::core::rsa::RsaPrivateKey;
-            use sealpost::smime::x509::{CertSpec, Certificate, generate};
+            use sealpost::x509::{CertSpec, Certificate, generate};
             let ca_key = RsaPrivateKey::from_pem(&fs::read_to_string(dir.join("ca.key")).unwrap(), None).unwrap();
             let ca_cert = Certificate::read_all(&fs::read(dir.join("ca.cert")).unwrap()).unwrap().remove(0);
             let mut spec = CertSpec::new("Expired Signer", Some("expired@example.org".into()));
@@ -1291,7 +1291,7 @@ fn modified_signatures_and_signer_certificates() {
     // this with both listed (core verdict policy); OpenSSL's CMS_verify refuses any missing signer
     // certificate. Either is accepted here, with the signers reported.
     let alice_only = fs::read(&fx.alice_cert).unwrap();
-    let alice_only = sealpost::smime::x509::Certificate::read_all(&alice_only).unwrap().remove(0);
+    let alice_only = sealpost::x509::Certificate::read_all(&alice_only).unwrap().remove(0);
     let m = edit(two, &SD_CERTS, |n| *n.children() = vec![tree(alice_only.der())]);
     let r = fx.run(Cmd::Verify, &[], "sig", "two-unknown", &m);
     rep.check("two signers, Bob's certificate missing", &r, Accept::SameOrRefused, p, &[]);
@@ -1467,10 +1467,10 @@ fn resign(cert: &[u8], key: &sealpost::core::rsa::RsaPrivateKey, f: impl FnOnce(
 /// [`REGRESSION_TIME`] for 100 years: sealpost's own e-mail certificate profile with the random serial replaced.
 fn regression_cert() -> Vec<u8> {
     let key = regression_key();
-    let mut spec = sealpost::smime::x509::CertSpec::new("Regression", Some("regression@example.org".into()));
+    let mut spec = sealpost::x509::CertSpec::new("Regression", Some("regression@example.org".into()));
     spec.days = 36_500;
     spec.not_before = Some(std::time::UNIX_EPOCH + Duration::from_secs(REGRESSION_TIME));
-    let cert = sealpost::smime::x509::certify(&spec, &key).unwrap();
+    let cert = sealpost::x509::certify(&spec, &key).unwrap();
     resign(cert.der(), &key, |tbs| *tbs.at(&[1]) = Node::Prim(0x02, vec![0x5e, 0xa1]))
 }
 
@@ -1490,7 +1490,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 fn pkcs1v15_signature_by_pss_key() -> Vec<u8> {
     use sealpost::smime::signed::{SignOptions, Signer, sign};
     let key = regression_key();
-    let cert = sealpost::smime::x509::Certificate::from_der(&regression_cert()).unwrap();
+    let cert = sealpost::x509::Certificate::from_der(&regression_cert()).unwrap();
     let signers = [Signer { cert: cert.inner(), key: &key, chain: &[] }];
     let opts = SignOptions {
         detached: false,

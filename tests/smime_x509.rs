@@ -1,4 +1,4 @@
-//! X.509 certificates and path validation (`sealpost::smime::x509`) against independent material: the
+//! X.509 certificates and path validation (`sealpost::x509`) against independent material: the
 //! OpenSSL S/MIME test PKI and asn1crypto's certificates (under `../shared/vectors/cms/`), a PKI made by
 //! `openssl req`/`x509`/`ca` with one defect per certificate, and certificates made by sealpost checked by
 //! `openssl verify` and `openssl x509`. Every failing command is printed with its output.
@@ -16,8 +16,8 @@ use sealpost::core::Algorithm;
 use sealpost::core::digest::HashAlgorithm;
 use sealpost::core::policy::{Policy, Weakness};
 use sealpost::core::rsa::RsaPrivateKey;
-use sealpost::smime::SmimeError;
-use sealpost::smime::x509::{
+use sealpost::x509::X509Error;
+use sealpost::x509::{
     self, CertSpec, Certificate, ChainReport, Purpose, SignatureAlgorithm, certify, generate, validate,
 };
 
@@ -33,16 +33,16 @@ fn one(path: &Path) -> Certificate {
     certs.remove(0)
 }
 
-fn chain_error(r: Result<ChainReport, SmimeError>) -> String {
+fn chain_error(r: Result<ChainReport, X509Error>) -> String {
     match r {
-        Err(SmimeError::Chain(msg)) => msg,
+        Err(X509Error::Chain(msg)) => msg,
         other => panic!("expected a certificate path error, got {other:?}"),
     }
 }
 
-fn unsupported(r: Result<impl std::fmt::Debug, SmimeError>) -> String {
+fn unsupported(r: Result<impl std::fmt::Debug, X509Error>) -> String {
     match r {
-        Err(SmimeError::Unsupported(msg)) => msg,
+        Err(X509Error::Unsupported(msg)) => msg,
         other => panic!("expected Unsupported, got {other:?}"),
     }
 }
@@ -88,7 +88,7 @@ fn openssl_smime_test_pki() {
     let a = one(&dir.join("smrsa1.pem"));
     let b = one(&dir.join("smrsa2.pem"));
     let err = a.verify_signed_by(&b).unwrap_err();
-    assert!(matches!(err, SmimeError::Chain(_)), "{err}");
+    assert!(matches!(err, X509Error::Chain(_)), "{err}");
     assert!(err.to_string().contains("does not verify with the key of \"CN=Test S/MIME EE RSA #2"), "{err}");
 
     // DSA, EC and DH leaves: readable, their key a clean "unsupported"; their paths check (the root signed
@@ -538,10 +538,7 @@ fn generation_refuses_bad_specs() {
     assert!(generate(&CertSpec { bits: 1024, ..CertSpec::new("X", None) }).is_err());
     assert!(certify(&CertSpec::new("X", Some("not an address".into())), &key).is_err());
     assert!(certify(&CertSpec::new("X", Some("a@b@c".into())), &key).is_err());
-    assert!(matches!(
-        certify(&CertSpec::new("X", Some("ü@example.org".into())), &key),
-        Err(SmimeError::Unsupported(_))
-    ));
+    assert!(matches!(certify(&CertSpec::new("X", Some("ü@example.org".into())), &key), Err(X509Error::Unsupported(_))));
     assert!(certify(&CertSpec::new("", None), &key).is_err());
     assert!(certify(&CertSpec { days: 0, ..CertSpec::new("X", None) }, &key).is_err());
 }

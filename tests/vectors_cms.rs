@@ -32,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 
 use sealpost::core::policy::Policy;
-use sealpost::smime::x509::{self, Certificate, Purpose};
+use sealpost::x509::{self, Certificate, Purpose};
 
 /// A single `sealpost` run that takes longer than this has hung.
 const TIMEOUT: Duration = Duration::from_secs(60);

@@ -28,7 +28,7 @@ pub fn rsa_private_key(
     let pass = pass.as_deref().map(|p| &p[..]);
     let key = match std::str::from_utf8(&bytes) {
         Ok(text) if text.contains("-----BEGIN") => {
-            let blocks = crate::smime::x509::encoding::pem_blocks(text)
+            let blocks = crate::x509::encoding::pem_blocks(text)
                 .with_context(|| format!("reading the {what} {}", path.display()))?;
             let key_block = blocks
                 .iter()

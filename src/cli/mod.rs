@@ -82,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             PemCommand::Verify(a) => pem::verify_cmd(&a),
             PemCommand::Encrypt(a) => pem::encrypt_cmd(&a),
             PemCommand::Decrypt(a) => pem::decrypt_cmd(&a),
+            PemCommand::Show(a) => pem::show_cmd(&a),
         },
         Command::Mail(cmd) => match cmd {
             MailCommand::Sign(_) => not_yet("mail sign", 6),
@@ -118,6 +119,9 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
         }
         if let Some(pem) = cause.downcast_ref::<crate::pem::PemError>() {
             return if pem.is_verdict() { 1 } else { 2 };
+        }
+        if let Some(x509) = cause.downcast_ref::<crate::x509::X509Error>() {
+            return if x509.is_verdict() { 1 } else { 2 };
         }
     }
     2

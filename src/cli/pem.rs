@@ -3,24 +3,60 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use der::Decode;
-use x509_cert::Certificate;
 
 use super::VerdictFailure;
-use super::args::pem::{PemDecrypt, PemEncrypt, PemMode, PemSign, PemVerify};
+use super::args::pem::{PemDecrypt, PemEncrypt, PemMode, PemShow, PemSign, PemVerify};
 use super::files::{self as io, Held, Output};
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::policy::Policy;
 use crate::core::rand::SystemRng;
+use crate::core::verdict::Verdict;
 use crate::pem::encrypted::{self, Recipient};
-use crate::pem::message::Kind;
+use crate::pem::message::{Kind, Message};
 use crate::pem::mic::{self, SignOptions};
-use crate::smime::x509::encoding::certificate_ders;
+use crate::pem::symmetric::{self, InterchangeKey};
+use crate::pem::{Trust, crl};
+use crate::x509::Certificate;
+use crate::x509::encoding::certificate_ders;
 
 /// DER of every certificate in a file (PEM blocks, or one DER certificate).
 fn cert_ders(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let bytes = io::read_small(path, "certificate")?;
     certificate_ders(&bytes).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Every certificate in every file.
+fn certificates(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Certificate>> {
+    let mut out = Vec::new();
+    for p in paths {
+        for der in cert_ders(p)? {
+            out.push(Certificate::from_der(&der).with_context(|| format!("reading {}", p.display()))?);
+        }
+    }
+    Ok(out)
+}
+
+fn interchange_key(path: &Path) -> anyhow::Result<InterchangeKey> {
+    let bytes = io::read_secret(path, "interchange key")?;
+    InterchangeKey::from_hex(&bytes).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Reports the verdict; releases the text (canonical form turned back to local LF line ends) only when the
+/// MIC verified.
+fn release(
+    verdict: &Verdict,
+    canonical: &[u8],
+    args: &super::args::VerdictOut,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    io::report_verdict(verdict, args.verdict_json.as_deref())?;
+    if !verdict.signature_ok() {
+        return Err(VerdictFailure(format!("the MIC does not verify: {}", verdict.status)).into());
+    }
+    let local = String::from_utf8_lossy(canonical).replace("\r\n", "\n");
+    let mut held = Held::open(out)?;
+    held.writer().write_all(local.as_bytes())?;
+    held.release()
 }
 
 fn read_text(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
@@ -53,21 +89,21 @@ pub(super) fn encrypt_cmd(args: &PemEncrypt) -> anyhow::Result<()> {
 }
 
 pub(super) fn decrypt_cmd(args: &PemDecrypt) -> anyhow::Result<()> {
-    let key = io::rsa_private_key(&args.key, "private key", args.passphrase_file.as_deref())?;
-    let cert = match &args.cert {
-        Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
-        None => None,
-    };
     let text = read_text(args.io.input.as_deref())?;
-    let (verdict, canonical) = encrypted::decrypt(&text, &key, cert.as_deref(), &[], &Policy::default())?;
-    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
-    if !verdict.signature_ok() {
-        return Err(VerdictFailure(format!("the MIC does not verify: {}", verdict.status)).into());
-    }
-    let local = String::from_utf8_lossy(&canonical).replace("\r\n", "\n");
-    let mut held = Held::open(args.io.output.as_deref())?;
-    held.writer().write_all(local.as_bytes())?;
-    held.release()
+    let trust = Trust { certs: certificates(&args.originator_cert)?, anchors: certificates(&args.ca)? };
+    let (verdict, canonical) = match (&args.interchange_key, &args.key) {
+        (Some(ik), _) => symmetric::open(&text, &interchange_key(ik)?, &Policy::default())?,
+        (None, Some(key)) => {
+            let key = io::rsa_private_key(key, "private key", args.passphrase_file.as_deref())?;
+            let cert = match &args.cert {
+                Some(p) => Some(cert_ders(p)?.into_iter().next().context("no certificate")?),
+                None => None,
+            };
+            encrypted::decrypt(&text, &key, cert.as_deref(), &trust, &Policy::default())?
+        }
+        (None, None) => bail!("give --key (asymmetric key management) or --interchange-key (symmetric)"),
+    };
+    release(&verdict, &canonical, &args.verdict, args.io.output.as_deref())
 }
 
 pub(super) fn sign_cmd(args: &PemSign) -> anyhow::Result<()> {
@@ -97,24 +133,31 @@ pub(super) fn sign_cmd(args: &PemSign) -> anyhow::Result<()> {
 }
 
 pub(super) fn verify_cmd(args: &PemVerify) -> anyhow::Result<()> {
-    if !args.ca.is_empty() {
-        bail!("certificate paths for PEM (--ca, RFC 1422) are {} (issue #5)", super::args::NOT_YET);
-    }
-    let mut certs = Vec::new();
-    for p in &args.cert {
-        for der in cert_ders(p)? {
-            certs.push(Certificate::from_der(&der).context("certificate")?);
-        }
-    }
+    let trust = Trust { certs: certificates(&args.cert)?, anchors: certificates(&args.ca)? };
     let text = read_text(args.io.input.as_deref())?;
-    let (verdict, canonical) = mic::verify(&text, &certs, &Policy::default())?;
-    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
-    if !verdict.signature_ok() {
-        return Err(VerdictFailure(format!("verification failed: {}", verdict.status)).into());
+    let kind = Message::parse(&text)?.kind;
+    if matches!(kind, Kind::Crl | Kind::CrlRetrievalRequest) {
+        let (verdict, listing) = crl::check(&text, &trust, &Policy::default())?;
+        io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+        let mut out = Output::open(args.io.output.as_deref(), false)?;
+        out.writer().write_all(listing.as_bytes())?;
+        out.commit()?;
+        if !verdict.signature_ok() {
+            return Err(VerdictFailure(format!("CRL verification failed: {}", verdict.status)).into());
+        }
+        return Ok(());
     }
-    // The text in local form (LF line ends).
-    let local = String::from_utf8_lossy(&canonical).replace("\r\n", "\n");
-    let mut held = Held::open(args.io.output.as_deref())?;
-    held.writer().write_all(local.as_bytes())?;
-    held.release()
+    let (verdict, canonical) = match &args.interchange_key {
+        Some(ik) => symmetric::open(&text, &interchange_key(ik)?, &Policy::default())?,
+        None => mic::verify(&text, &trust, &Policy::default())?,
+    };
+    release(&verdict, &canonical, &args.verdict, args.io.output.as_deref())
+}
+
+pub(super) fn show_cmd(args: &PemShow) -> anyhow::Result<()> {
+    let text = read_text(args.io.input.as_deref())?;
+    let description = crl::describe(&text)?;
+    let mut out = Output::open(args.io.output.as_deref(), false)?;
+    out.writer().write_all(description.as_bytes())?;
+    out.commit()
 }

@@ -17,7 +17,7 @@ use crate::core::rand::SystemRng;
 use crate::core::rsa::RsaPrivateKey;
 use crate::smime::enveloped::{self, Choice, ContentCipher, Identity, KeyTransport, Recipient};
 use crate::smime::signed::{self, SignOptions, Signer, VerifyOptions};
-use crate::smime::x509;
+use crate::x509;
 
 /// Every certificate in a file (PEM blocks, or one DER certificate).
 fn certs(path: &Path) -> anyhow::Result<Vec<Certificate>> {
@@ -148,6 +148,7 @@ pub(super) fn verify_cmd(args: &SmimeVerify) -> anyhow::Result<()> {
     let policy = Policy::default();
     let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
         x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
+            .map_err(crate::smime::SmimeError::from)
     };
     let opts = VerifyOptions { certs: &extra, policy: &policy, chain: if args.no_chain { None } else { Some(&check) } };
     let verdict = match &args.signature {

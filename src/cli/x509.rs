@@ -1,6 +1,6 @@
 //! `sealpost key generate --type x509`: a new RSA key and an X.509 certificate for it, self-signed or issued
 //! by `--issuer-cert`/`--issuer-key`, written as PREFIX.key (PKCS #8 PEM, mode 0600) and PREFIX.cert (PEM).
-//! The work is [`crate::smime::x509::generate`]'s; this module reads the files and flags and writes the
+//! The work is [`crate::x509::generate`]'s; this module reads the files and flags and writes the
 //! results.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::args::key::{KeyAlgo, KeyGenerate};
 use super::files as io;
 use crate::core::rsa::RsaPrivateKey;
-use crate::smime::x509::{self, CertSpec, Certificate};
+use crate::x509::{self, CertSpec, Certificate};
 
 /// Default validity of an e-mail certificate, in days.
 const LEAF_DAYS: u32 = 365;

@@ -6,12 +6,11 @@
 //! Decryption releases the text only when the MIC verifies: the MIC is the message's only integrity check.
 
 use der::{Decode, Encode};
-use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use super::PemError;
 use super::message::{BEGIN, END, Kind, Message, decode_base64, encode_base64_lines, folded_field};
-use super::mic::{canonicalize, check_mic, rsa_key_of};
+use super::mic::{canonicalize, check_mic};
+use super::{PemError, Trust};
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::digest::{HashAlgorithm, digest};
 use crate::core::mode::{Direction, Mode, Padding, process};
@@ -19,6 +18,7 @@ use crate::core::policy::{Policy, Usage};
 use crate::core::rand::Rng;
 use crate::core::rsa::{EncryptionPadding, RsaPrivateKey, SignaturePadding};
 use crate::core::verdict::{Integrity, Verdict};
+use crate::x509::Certificate;
 
 fn bad(detail: impl Into<String>) -> PemError {
     PemError::Malformed(detail.into())
@@ -33,7 +33,7 @@ fn dek_cipher(name: &str) -> Result<CipherAlgorithm, PemError> {
     }
 }
 
-fn dek_name(c: CipherAlgorithm) -> &'static str {
+pub(super) fn dek_name(c: CipherAlgorithm) -> &'static str {
     if c == CipherAlgorithm::Des { "DES-CBC" } else { "DES-EDE3-CBC" }
 }
 
@@ -41,7 +41,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>, PemError> {
+pub(super) fn unhex(s: &str) -> Result<Vec<u8>, PemError> {
     let s = s.trim();
     if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad(format!("{s:?} is not hex")));
@@ -52,9 +52,21 @@ fn unhex(s: &str) -> Result<Vec<u8>, PemError> {
 /// `Recipient-ID-Asymmetric` of a certificate: the printable encoding of its issuer's DER name, and its
 /// serial number in hex.
 fn recipient_id(cert: &Certificate) -> Result<(Vec<u8>, Vec<u8>), PemError> {
-    let tbs = cert.tbs_certificate();
+    let tbs = cert.inner().tbs_certificate();
     let issuer = tbs.issuer().to_der().map_err(|e| bad(format!("issuer name: {e}")))?;
     Ok((issuer, tbs.serial_number().as_bytes().to_vec()))
+}
+
+/// The message's `DEK-Info`: the cipher and its 8-byte IV.
+pub(super) fn dek_info(msg: &Message) -> Result<(CipherAlgorithm, Vec<u8>), PemError> {
+    let dek_info = msg.field("DEK-Info").ok_or_else(|| bad("no DEK-Info field"))?;
+    let (alg, iv) = dek_info.split_once(',').ok_or_else(|| bad(format!("DEK-Info {dek_info:?}")))?;
+    let cipher = dek_cipher(alg.trim())?;
+    let iv = unhex(iv)?;
+    if iv.len() != 8 {
+        return Err(bad(format!("a DEK-Info IV of {} bytes", iv.len())));
+    }
+    Ok((cipher, iv))
 }
 
 /// Who the message is for, as the DEK is wrapped for them.
@@ -96,15 +108,15 @@ pub fn encrypt(
         hex(&iv)
     );
     let wrap = |der: &[u8]| -> Result<(Certificate, Vec<u8>), PemError> {
-        let c = Certificate::from_der(der).map_err(|e| bad(format!("certificate: {e}")))?;
-        let k = rsa_key_of(&c)?;
+        let c = Certificate::from_der(der)?;
+        let k = c.rsa_public_key()?;
         policy.check_rsa(k.bits(), Usage::Encrypt)?;
         Ok((c, k.encrypt(EncryptionPadding::Pkcs1v15, &dek)?))
     };
     match cert {
         Some(der) => {
             let (c, wrapped) = wrap(der)?;
-            if rsa_key_of(&c)?.n() != key.public().n() {
+            if c.rsa_public_key()?.n() != key.public().n() {
                 return Err(PemError::UnusableKey("the key does not belong to the certificate".into()));
             }
             out.push_str(&folded_field("Originator-Certificate", "", der).replace(": \n", ":\n"));
@@ -135,36 +147,30 @@ pub fn encrypt(
 }
 
 /// Decrypts an ENCRYPTED message for the holder of `key` and `cert` (DER), verifying the MIC with the
-/// originator's key (`certs`: certificates the user trusts as the originator's). Returns the verdict and
+/// originator's key (`trust`: certificates the user vouches for, and CAs for the originator's path). Returns the verdict and
 /// the canonical text; the caller releases the text only when the verdict's signature is good.
 pub fn decrypt(
     text: &[u8],
     key: &RsaPrivateKey,
     cert: Option<&[u8]>,
-    certs: &[Certificate],
+    trust: &Trust,
     policy: &Policy,
 ) -> Result<(Verdict, Vec<u8>), PemError> {
     let msg = Message::parse(text)?;
     if msg.kind != Kind::Encrypted {
         return Err(PemError::Unsupported(format!("{} messages are not encrypted: use `pem verify`", msg.kind.name())));
     }
-    let dek_info = msg.field("DEK-Info").ok_or_else(|| bad("no DEK-Info field"))?;
-    let (alg, iv) = dek_info.split_once(',').ok_or_else(|| bad(format!("DEK-Info {dek_info:?}")))?;
-    let cipher = dek_cipher(alg.trim())?;
-    let iv = unhex(iv)?;
-    if iv.len() != 8 {
-        return Err(bad(format!("a DEK-Info IV of {} bytes", iv.len())));
-    }
+    let (cipher, iv) = dek_info(&msg)?;
     let symmetric: Vec<&str> = msg.fields_named("Recipient-ID-Symmetric").collect();
     if !symmetric.is_empty() {
-        return Err(PemError::Unsupported(format!(
-            "symmetric key management is not implemented yet (issue #5); the message needs the shared \
-             interchange key of {}",
+        return Err(PemError::UnusableKey(format!(
+            "the message uses symmetric key management: give the interchange key shared with {} \
+             (--interchange-key)",
             symmetric.join("; ")
         )));
     }
     let own = match cert {
-        Some(der) => Some(Certificate::from_der(der).map_err(|e| bad(format!("certificate: {e}")))?),
+        Some(der) => Some(Certificate::from_der(der)?),
         None => None,
     };
     let own_id = match &own {
@@ -179,7 +185,7 @@ pub fn decrypt(
     for (name, value) in &msg.fields {
         if name.eq_ignore_ascii_case("Originator-Certificate") {
             let der = decode_base64(value)?;
-            originator_is_me = own.as_ref().is_some_and(|c| c.to_der().is_ok_and(|d| d == der));
+            originator_is_me = own.as_ref().is_some_and(|c| c.der() == der);
             current = None;
         } else if name.eq_ignore_ascii_case("Recipient-ID-Asymmetric") {
             let (issuer, serial) =
@@ -219,7 +225,7 @@ pub fn decrypt(
         process(cipher, Mode::Cbc, Direction::Decrypt, &dek, &iv, Padding::Pkcs7, &mic).map_err(|_| wrong())
     };
     let mismatch = "the MIC does not match the text (modified, or the wrong DEK)";
-    let mut verdict = check_mic(&msg, &canonical, certs, policy, open, mismatch)?;
+    let mut verdict = check_mic(&msg, &canonical, trust, policy, open, mismatch)?;
     verdict.encrypted = true;
     verdict.integrity = Integrity::None;
     verdict.algorithms.cipher = Some(dek_name(cipher).to_ascii_lowercase());
@@ -245,7 +251,7 @@ fn recipients_named(msg: &Message) -> String {
             let subject = decode_base64(value)
                 .ok()
                 .and_then(|der| Certificate::from_der(&der).ok())
-                .map(|c| c.tbs_certificate().subject().to_string())
+                .map(|c| c.subject())
                 .unwrap_or_else(|| "(unreadable certificate)".into());
             out.push(format!("the originator \"{subject}\""));
         }

@@ -74,13 +74,16 @@ impl Message {
         }
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut ended_headers = false;
+        // CRL messages (RFC 1424) are all header: the closing boundary may follow the last field.
+        let mut header_only = false;
         for line in lines.by_ref() {
             if line.is_empty() {
                 ended_headers = true;
                 break;
             }
             if line == END {
-                return Err(bad("the message ends inside its header"));
+                header_only = true;
+                break;
             }
             if line.starts_with(' ') || line.starts_with('\t') {
                 let (_, value) = fields.last_mut().ok_or_else(|| bad("a continuation line before any header field"))?;
@@ -100,12 +103,12 @@ impl Message {
             }
             fields.push((name.to_string(), value.trim().to_string()));
         }
-        if !ended_headers {
+        if !ended_headers && !header_only {
             return Err(bad("no blank line after the header and no closing boundary"));
         }
         let mut body = Vec::new();
-        let mut closed = false;
-        for line in lines {
+        let mut closed = header_only;
+        for line in lines.take_while(|_| !header_only) {
             if line == END {
                 closed = true;
                 break;
@@ -135,6 +138,9 @@ impl Message {
             "CRL-RETRIEVAL-REQUEST" => Kind::CrlRetrievalRequest,
             other => return Err(PemError::Unsupported(format!("Proc-Type {version},{other}"))),
         };
+        if header_only && !matches!(kind, Kind::Crl | Kind::CrlRetrievalRequest) {
+            return Err(bad("the message ends inside its header"));
+        }
         Ok(Message { version, kind, fields: fields.collect(), body })
     }
 

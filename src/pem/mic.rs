@@ -7,55 +7,51 @@
 //! RFC 1423 offers nothing but MD2 and MD5, so signing uses MD5 (MD2 is verify-only) and every result is
 //! labelled weak by the core policy; 512-bit keys, common in 1993, are labelled too.
 
-use der::Decode;
-use x509_cert::Certificate;
-
-use super::PemError;
 use super::message::{BEGIN, END, Kind, Message, decode_base64, encode_base64_lines, folded_field};
+use super::{PemError, Trust};
 use crate::core::digest::{HashAlgorithm, digest};
 use crate::core::policy::{Policy, Usage};
 use crate::core::rsa::{RsaPrivateKey, RsaPublicKey, SignaturePadding};
 use crate::core::verdict::{Format, SignerResult, SignerStatus, Verdict};
+use crate::x509::{self, Certificate, Purpose};
 
 /// The originator's public key and how the message named it.
 struct Originator {
     key: RsaPublicKey,
     id: String,
+    /// The certificate the key came from, for the path check.
+    cert: Option<Certificate>,
     from_message: bool,
 }
 
-pub(super) fn rsa_key_of(cert: &Certificate) -> Result<RsaPublicKey, PemError> {
-    // rsaEncryption and X.500's rsa (2.5.8.1.1) both carry an RSAPublicKey in the bit string.
-    let spki = cert.tbs_certificate().subject_public_key_info();
-    let oid = spki.algorithm.oid.to_string();
-    if oid != "1.2.840.113549.1.1.1" && oid != "2.5.8.1.1" {
-        return Err(PemError::UnusableKey(format!("the originator certificate's key is not RSA ({oid})")));
-    }
-    let bits = spki.subject_public_key.as_bytes().ok_or_else(|| PemError::Malformed("unaligned key bits".into()))?;
-    Ok(RsaPublicKey::from_der(bits)?)
+fn given_key(trust: &Trust, key: &RsaPublicKey) -> bool {
+    trust.certs.iter().any(|g| g.rsa_public_key().is_ok_and(|k| k.n() == key.n() && k.e() == key.e()))
 }
 
-fn originator(msg: &Message, given: &[Certificate]) -> Result<Originator, PemError> {
+fn originator(msg: &Message, trust: &Trust) -> Result<Originator, PemError> {
     if let Some(b64) = msg.field("Originator-Certificate") {
-        let der = decode_base64(b64)?;
-        let cert =
-            Certificate::from_der(&der).map_err(|e| PemError::Malformed(format!("Originator-Certificate: {e}")))?;
-        let key = rsa_key_of(&cert)?;
-        let id = cert.tbs_certificate().subject().to_string();
-        let from_message = !given.iter().any(|g| rsa_key_of(g).is_ok_and(|k| k.n() == key.n() && k.e() == key.e()));
-        return Ok(Originator { key, id, from_message });
+        let cert = Certificate::from_der(&decode_base64(b64)?)?;
+        let key = cert.rsa_public_key()?;
+        let from_message = !given_key(trust, &key);
+        return Ok(Originator { key, id: cert.subject(), cert: Some(cert), from_message });
     }
     if let Some(b64) = msg.field("Originator-Key-Asymmetric") {
         let key = RsaPublicKey::from_der(&decode_base64(b64)?)?;
-        let id = format!("Originator-Key-Asymmetric ({} bits)", key.bits());
-        let from_message = !given.iter().any(|g| rsa_key_of(g).is_ok_and(|k| k.n() == key.n() && k.e() == key.e()));
-        return Ok(Originator { key, id, from_message });
+        let from_message = !given_key(trust, &key);
+        // A given certificate with this key names the originator and lets the path be checked.
+        let cert = trust.certs.iter().find(|g| g.rsa_public_key().is_ok_and(|k| k.n() == key.n())).cloned();
+        let id = match &cert {
+            Some(c) => c.subject(),
+            None => format!("Originator-Key-Asymmetric ({} bits)", key.bits()),
+        };
+        return Ok(Originator { key, id, cert, from_message });
     }
     // Originator-ID-Asymmetric names the key without carrying it: the caller must give the certificate.
-    match given.first() {
+    match trust.certs.first() {
         Some(cert) => Ok(Originator {
-            key: rsa_key_of(cert)?,
-            id: cert.tbs_certificate().subject().to_string(),
+            key: cert.rsa_public_key()?,
+            id: cert.subject(),
+            cert: Some(cert.clone()),
             from_message: false,
         }),
         None => Err(PemError::UnusableKey(
@@ -66,10 +62,16 @@ fn originator(msg: &Message, given: &[Certificate]) -> Result<Originator, PemErr
     }
 }
 
+/// The certificates a message carries in `Issuer-Certificate` fields, for path building.
+pub(super) fn issuer_certificates(msg: &Message) -> Result<Vec<Certificate>, PemError> {
+    msg.fields_named("Issuer-Certificate").map(|b64| Ok(Certificate::from_der(&decode_base64(b64)?)?)).collect()
+}
+
 /// Verifies a MIC-CLEAR or MIC-ONLY message and returns the verdict and the text in canonical form (CRLF).
-/// `certs` are certificates the user trusts to be the originator's; when the key comes from the message
-/// itself and matches none of them, the verdict says so (a note), since anyone can put a key there.
-pub fn verify(text: &[u8], certs: &[Certificate], policy: &Policy) -> Result<(Verdict, Vec<u8>), PemError> {
+/// `trust` holds the certificates the user trusts to be the originator's and the CAs (`--ca`) to check the
+/// originator's certificate path to (RFC 1422); when the key comes from the message itself and neither
+/// vouches for it, the verdict says so (a note), since anyone can put a key there.
+pub fn verify(text: &[u8], trust: &Trust, policy: &Policy) -> Result<(Verdict, Vec<u8>), PemError> {
     let msg = Message::parse(text)?;
     match msg.kind {
         Kind::MicClear | Kind::MicOnly => {}
@@ -86,7 +88,7 @@ pub fn verify(text: &[u8], certs: &[Certificate], policy: &Policy) -> Result<(Ve
         return Err(PemError::Unsupported(format!("Content-Domain {domain}")));
     }
     let canonical = msg.canonical_text()?;
-    let verdict = check_mic(&msg, &canonical, certs, policy, Ok, "the MIC does not match the text")?;
+    let verdict = check_mic(&msg, &canonical, trust, policy, Ok, "the MIC does not match the text")?;
     Ok((verdict.finish(), canonical))
 }
 
@@ -98,7 +100,7 @@ pub fn verify(text: &[u8], certs: &[Certificate], policy: &Policy) -> Result<(Ve
 pub(super) fn check_mic(
     msg: &Message,
     canonical: &[u8],
-    certs: &[Certificate],
+    trust: &Trust,
     policy: &Policy,
     open: impl FnOnce(Vec<u8>) -> Result<Vec<u8>, PemError>,
     mismatch: &str,
@@ -115,7 +117,7 @@ pub(super) fn check_mic(
         return Err(PemError::Unsupported(format!("MIC encryption {enc:?} (RFC 1423: RSA)")));
     }
     let sig = open(decode_base64(sig)?)?;
-    let who = originator(msg, certs)?;
+    let who = originator(msg, trust)?;
     let mut r = SignerResult::new(who.id.clone(), SignerStatus::Good);
     r.hash = Some(hash.to_string());
     r.key_algorithm = Some("rsa".into());
@@ -129,7 +131,36 @@ pub(super) fn check_mic(
         r.detail = Some(mismatch.to_string());
     }
     let mut verdict = Verdict::new(Format::Pem);
-    if who.from_message {
+    let mut vouched = !who.from_message;
+    if !trust.anchors.is_empty() && r.status == SignerStatus::Good {
+        match &who.cert {
+            Some(cert) => {
+                let mut pool = issuer_certificates(msg)?;
+                pool.extend(trust.certs.iter().cloned());
+                match x509::validate(cert, &pool, &trust.anchors, &[], Purpose::PemSign, policy) {
+                    Ok(report) => {
+                        r.weak.extend(report.weak);
+                        r.weak.sort();
+                        r.weak.dedup();
+                        verdict.notes.extend(report.notes);
+                        verdict.notes.push(format!("certificate path: {}", report.path.join(" <- ")));
+                        vouched = true;
+                    }
+                    Err(e) => {
+                        r.status = SignerStatus::Bad;
+                        r.detail = Some(e.to_string());
+                    }
+                }
+            }
+            None => {
+                r.status = SignerStatus::Bad;
+                r.detail = Some(
+                    "no certificate for the originator's key, so no path to the given CAs (give it with --cert)".into(),
+                );
+            }
+        }
+    }
+    if !vouched {
         verdict.notes.push(
             "originator key taken from the message itself: it proves the text is unchanged since that key \
              signed it, not who holds the key (give the originator's certificate with --cert)"
@@ -184,8 +215,7 @@ pub fn sign(text: &[u8], key: &RsaPrivateKey, opts: &SignOptions<'_>) -> Result<
     let mut out = format!("{BEGIN}\nProc-Type: 4,{}\nContent-Domain: RFC822\n", opts.kind.name());
     match opts.cert {
         Some(der) => {
-            let cert = Certificate::from_der(der).map_err(|e| PemError::Malformed(format!("certificate: {e}")))?;
-            let k = rsa_key_of(&cert)?;
+            let k = Certificate::from_der(der)?.rsa_public_key()?;
             if k.n() != key.public().n() {
                 return Err(PemError::UnusableKey("the key does not belong to the certificate".into()));
             }
@@ -197,7 +227,7 @@ pub fn sign(text: &[u8], key: &RsaPrivateKey, opts: &SignOptions<'_>) -> Result<
         }
     }
     for issuer in opts.issuers {
-        Certificate::from_der(issuer).map_err(|e| PemError::Malformed(format!("issuer certificate: {e}")))?;
+        Certificate::from_der(issuer)?;
         out.push_str(&folded_field("Issuer-Certificate", "", issuer).replace(": \n", ":\n"));
     }
     out.push_str(&folded_field("MIC-Info", "RSA-MD5,RSA,", &sig));
@@ -246,7 +276,7 @@ mod tests {
         let text = b"-----BEGIN fake boundary\nHello,\n\n- dash\nend\n";
         for kind in [Kind::MicClear, Kind::MicOnly] {
             let msg = sign(text, &key, &SignOptions { kind, cert: None, issuers: &[] }).unwrap();
-            let (v, canonical) = verify(msg.as_bytes(), &[], &Policy::default()).unwrap();
+            let (v, canonical) = verify(msg.as_bytes(), &Trust::default(), &Policy::default()).unwrap();
             assert_eq!(canonical, canonicalize(text).unwrap());
             assert_eq!(v.signers[0].status, SignerStatus::Good, "{msg}");
             assert!(!v.notes.is_empty(), "the key came from the message");
@@ -261,7 +291,7 @@ mod tests {
                 }
             };
             assert_ne!(tampered, msg);
-            let (v, _) = verify(tampered.as_bytes(), &[], &Policy::default()).unwrap();
+            let (v, _) = verify(tampered.as_bytes(), &Trust::default(), &Policy::default()).unwrap();
             assert_eq!(v.signers[0].status, SignerStatus::Bad, "{kind:?}");
         }
     }

@@ -8,16 +8,32 @@
 //!   originator's key from `Originator-Certificate`, `Originator-Key-Asymmetric`, or the caller.
 //!
 //! - [`encrypted`]: ENCRYPTED messages with asymmetric key management (DEK-Info, Key-Info: RSA,
-//!   Recipient-ID-Asymmetric), made and read.
+//!   Recipient-ID-Asymmetric), made and read;
+//! - [`symmetric`]: messages with symmetric key management (Recipient-ID-Symmetric, Key-Info: DES-ECB or
+//!   DES-EDE under a shared interchange key), opened when the key is given;
+//! - [`crl`]: CRL and CRL-RETRIEVAL-REQUEST messages (RFC 1424), read, checked and shown.
 //!
-//! Symmetric key management (Recipient-ID-Symmetric) and CRL messages are parsed and named, and refused with
-//! "not implemented yet" until the rest of issue #5 lands.
+//! Certificates, RFC 1422 certification paths (version 1 CAs accepted) and CRL signatures are
+//! [`crate::x509`]'s, shared with S/MIME; [`Trust`] says what the user vouches for.
 
+pub mod crl;
 pub mod encrypted;
 pub mod message;
 pub mod mic;
+pub mod symmetric;
 
 use crate::core::CoreError;
+use crate::x509::{Certificate, X509Error};
+
+/// What the user vouches for: certificates taken as the originator's (`--cert`), and CAs (`--ca`) to
+/// check the originator's certificate path to (RFC 1422).
+#[derive(Clone, Debug, Default)]
+pub struct Trust {
+    /// Certificates the user gave as the originator's (and extra intermediates).
+    pub certs: Vec<Certificate>,
+    /// Trust anchors for RFC 1422 certificate paths.
+    pub anchors: Vec<Certificate>,
+}
 
 /// Errors of the PEM front end.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +60,17 @@ impl PemError {
             PemError::UnusableKey(_) => true,
             PemError::Core(c) => c.is_verdict(),
             PemError::Malformed(_) | PemError::Unsupported(_) => false,
+        }
+    }
+}
+
+impl From<X509Error> for PemError {
+    fn from(err: X509Error) -> PemError {
+        match err {
+            X509Error::Malformed { what, detail } => PemError::Malformed(format!("{what}: {detail}")),
+            X509Error::Unsupported(s) => PemError::Unsupported(s),
+            X509Error::UnusableKey(s) | X509Error::Chain(s) => PemError::UnusableKey(s),
+            X509Error::Core(c) => PemError::Core(c),
         }
     }
 }

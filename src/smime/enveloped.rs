@@ -23,8 +23,6 @@ use zeroize::Zeroizing;
 
 use super::ber::{EOC, write_header};
 use super::input::read_some;
-use super::x509::certificate::RSA_ENCRYPTION;
-use super::x509::signature::MGF1;
 use super::{SmimeError, hash_from_oid, oid_of};
 use crate::core::algorithm::Algorithm;
 use crate::core::cipher::CipherAlgorithm;
@@ -35,6 +33,8 @@ use crate::core::policy::{Policy, Usage, Weakness};
 use crate::core::rand::Rng;
 use crate::core::rsa::{EncryptionPadding, RsaPrivateKey, RsaPublicKey};
 use crate::core::verdict::{Format, Integrity, Verdict};
+use crate::x509::certificate::RSA_ENCRYPTION;
+use crate::x509::signature::MGF1;
 
 /// id-data.
 pub const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
@@ -111,7 +111,7 @@ impl ContentCipher {
     }
 
     fn oid(self) -> Result<ObjectIdentifier, SmimeError> {
-        oid_of(self.algorithm())
+        Ok(oid_of(self.algorithm())?)
     }
 
     fn from_oid(oid: &ObjectIdentifier) -> Result<ContentCipher, SmimeError> {
@@ -585,7 +585,7 @@ mod tests {
 
     use super::*;
     use crate::core::rand::SeededRng;
-    use crate::smime::x509::{CertSpec, Certificate, generate};
+    use crate::x509::{CertSpec, Certificate, generate};
 
     fn bob() -> &'static (Certificate, RsaPrivateKey) {
         static BOB: OnceLock<(Certificate, RsaPrivateKey)> = OnceLock::new();

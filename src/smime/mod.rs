@@ -6,8 +6,8 @@
 //! Who does what:
 //! - [`input`] and [`ber`]: what users hand us (DER, BER with indefinite lengths, PEM) becomes DER that the
 //!   `cms` crate can decode, within limits on size and nesting;
-//! - [`x509`]: certificates (reading, e-mail addresses, public keys), path validation to `--ca` anchors, and
-//!   making certificates (`sealpost key generate --type x509`);
+//! - [`crate::x509`] (shared with the PEM front end): certificates, path validation to `--ca` anchors, and
+//!   making certificates;
 //! - [`signed`], [`enveloped`], [`compressed`]: the content types, produced and consumed.
 
 pub mod ber;
@@ -15,26 +15,10 @@ pub mod compressed;
 pub mod enveloped;
 pub mod input;
 pub mod signed;
-pub mod x509;
-
-use const_oid::ObjectIdentifier;
 
 use crate::core::CoreError;
-use crate::core::algorithm::Algorithm;
-use crate::core::digest::HashAlgorithm;
-
-/// The OID of an algorithm in the core's registry, for the structures we write.
-pub(crate) fn oid_of(alg: Algorithm) -> Result<ObjectIdentifier, SmimeError> {
-    let oid = alg.info().oid.ok_or_else(|| SmimeError::Unsupported(format!("{} in CMS", alg.name())))?;
-    ObjectIdentifier::new(oid).map_err(|e| SmimeError::malformed("OID", e))
-}
-
-/// The hash an algorithm identifier names; `what` says where it stood, for the error.
-pub(crate) fn hash_from_oid(oid: &ObjectIdentifier, what: &str) -> Result<HashAlgorithm, SmimeError> {
-    Algorithm::from_oid(&oid.to_string())
-        .and_then(HashAlgorithm::from_algorithm)
-        .ok_or_else(|| SmimeError::Unsupported(format!("{what} {}", x509::signature::algorithm_name(oid))))
-}
+use crate::x509::X509Error;
+pub(crate) use crate::x509::{hash_from_oid, oid_of};
 
 /// Errors of the S/MIME front end.
 #[derive(Debug, thiserror::Error)]
@@ -104,5 +88,17 @@ impl From<std::io::Error> for SmimeError {
 impl From<der::Error> for SmimeError {
     fn from(err: der::Error) -> SmimeError {
         SmimeError::malformed("DER", err)
+    }
+}
+
+impl From<X509Error> for SmimeError {
+    fn from(err: X509Error) -> SmimeError {
+        match err {
+            X509Error::Malformed { what, detail } => SmimeError::Malformed { what, detail },
+            X509Error::Unsupported(s) => SmimeError::Unsupported(s),
+            X509Error::UnusableKey(s) => SmimeError::UnusableKey(s),
+            X509Error::Chain(s) => SmimeError::Chain(s),
+            X509Error::Core(c) => SmimeError::Core(c),
+        }
     }
 }

@@ -26,18 +26,18 @@ use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
 use super::enveloped::ID_DATA;
-use super::x509::SignatureAlgorithm;
+use crate::x509::SignatureAlgorithm;
 // rsaEncryption is also the signature algorithm OpenSSL and most clients write for PKCS #1 v1.5.
 use super::ber::{EOC, write_header};
 use super::input::read_some;
-use super::x509::certificate::RSA_ENCRYPTION;
-use super::x509::signature::{MGF1, RSASSA_PSS};
 use super::{SmimeError, hash_from_oid, oid_of};
 use crate::core::algorithm::Algorithm;
 use crate::core::digest::{HashAlgorithm, Hasher};
 use crate::core::policy::{Policy, Usage, Weakness};
 use crate::core::rsa::{RsaPrivateKey, RsaPublicKey, SignaturePadding};
 use crate::core::verdict::{Format, SignerResult, SignerStatus, Verdict};
+use crate::x509::certificate::RSA_ENCRYPTION;
+use crate::x509::signature::{MGF1, RSASSA_PSS};
 
 /// id-signedData.
 pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -88,7 +88,7 @@ fn single_value<'a>(attrs: &'a SetOfVec<Attribute>, oid: &ObjectIdentifier) -> R
 
 /// An RSA public key from a certificate (rsaEncryption or RSASSA-PSS key; others are unsupported).
 pub fn cert_rsa_key(cert: &Certificate) -> Result<RsaPublicKey, SmimeError> {
-    super::x509::Certificate::from_x509(cert.clone())?.rsa_public_key()
+    Ok(crate::x509::Certificate::from_x509(cert.clone())?.rsa_public_key()?)
 }
 
 /// Checks a signature scheme against a certificate whose key is id-RSASSA-PSS: RFC 4055 section 1.2 allows
@@ -109,8 +109,8 @@ pub fn check_pss_key(cert: &Certificate, padding: SignaturePadding, hash: HashAl
     if alg.parameters.is_none() {
         return Ok(());
     }
-    match super::x509::SignatureAlgorithm::from_identifier(alg)? {
-        super::x509::SignatureAlgorithm::RsaPss { hash: h, mgf1_hash, salt_len }
+    match crate::x509::SignatureAlgorithm::from_identifier(alg)? {
+        crate::x509::SignatureAlgorithm::RsaPss { hash: h, mgf1_hash, salt_len }
             if h == hash && mgf1_hash == hash && usize::try_from(salt_len).is_ok_and(|s| s <= hash.output_len()) =>
         {
             Ok(())
@@ -392,7 +392,7 @@ fn check_signer(
     };
     let mut r = SignerResult::new(describe(cert), SignerStatus::Good);
     // One wrapped copy of the certificate serves the e-mail address and the key.
-    let wrapped = super::x509::Certificate::from_x509(cert.clone());
+    let wrapped = crate::x509::Certificate::from_x509(cert.clone());
     r.email = wrapped.as_ref().ok().and_then(|c| c.emails().into_iter().next());
     let outcome = (|| -> Result<Option<SystemTime>, SmimeError> {
         let hash = hash_from_oid(&info.digest_alg.oid, "digest algorithm")?;

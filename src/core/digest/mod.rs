@@ -137,6 +137,13 @@ impl Digest {
         &self.bytes[..self.algorithm.output_len()]
     }
 
+    /// Compares with an expected value in time independent of where they differ (for MICs and MACs a
+    /// forger could probe byte by byte). A different length is simply unequal.
+    pub fn matches(&self, expected: &[u8]) -> bool {
+        let mine = self.as_bytes();
+        mine.len() == expected.len() && mine.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
         self.as_bytes().iter().map(|b| format!("{b:02x}")).collect()

@@ -6,7 +6,7 @@
 //! headers inside a block ignored): certificates are public, and the DER inside is checked strictly
 //! afterwards. Nothing is indexed blindly; every size is checked against the limits below first.
 
-use super::super::SmimeError;
+use super::X509Error;
 
 /// Largest certificate file read.
 pub const MAX_INPUT: usize = 16 << 20;
@@ -30,7 +30,7 @@ const CERTIFICATE_LABELS: [&str; 3] = ["CERTIFICATE", "X509 CERTIFICATE", "TRUST
 
 /// The PEM blocks of `text`, in order. A BEGIN line without its END line is an error; text outside the
 /// blocks is ignored.
-pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, SmimeError> {
+pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, X509Error> {
     let mut blocks = Vec::new();
     let mut pos = 0;
     // (label, offset of the BEGIN line, offset of the body)
@@ -48,25 +48,25 @@ pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, SmimeError> {
             Some((label, begin, body)) => {
                 if let Some(end) = trimmed.strip_prefix("-----END ").and_then(|l| l.strip_suffix("-----")) {
                     if end != label {
-                        return Err(SmimeError::malformed("PEM", format!("BEGIN {label} closed by END {end}")));
+                        return Err(X509Error::malformed("PEM", format!("BEGIN {label} closed by END {end}")));
                     }
                     blocks.push(PemBlock { label, text: &text[begin..pos], body: &text[body..start] });
                     open = None;
                 } else if trimmed.starts_with("-----BEGIN ") {
-                    return Err(SmimeError::malformed("PEM", format!("BEGIN {label} has no END line")));
+                    return Err(X509Error::malformed("PEM", format!("BEGIN {label} has no END line")));
                 }
             }
         }
     }
     match open {
-        Some((label, _, _)) => Err(SmimeError::malformed("PEM", format!("BEGIN {label} has no END line"))),
+        Some((label, _, _)) => Err(X509Error::malformed("PEM", format!("BEGIN {label} has no END line"))),
         None => Ok(blocks),
     }
 }
 
 /// The base64 content of a PEM block body: `Name: value` header lines are skipped, whitespace ignored,
 /// anything else that is not base64 is an error.
-pub fn decode_body(body: &str) -> Result<Vec<u8>, SmimeError> {
+pub fn decode_body(body: &str) -> Result<Vec<u8>, X509Error> {
     let mut out = Vec::with_capacity(body.len() / 4 * 3);
     let mut acc: u32 = 0;
     let mut bits = 0u32;
@@ -88,11 +88,11 @@ pub fn decode_body(body: &str) -> Result<Vec<u8>, SmimeError> {
                 }
                 b' ' | b'\t' | b'\r' => continue,
                 other => {
-                    return Err(SmimeError::malformed("PEM", format!("byte 0x{other:02x} in base64 text")));
+                    return Err(X509Error::malformed("PEM", format!("byte 0x{other:02x} in base64 text")));
                 }
             };
             if padding {
-                return Err(SmimeError::malformed("PEM", "base64 text continues after '='"));
+                return Err(X509Error::malformed("PEM", "base64 text continues after '='"));
             }
             acc = (acc << 6) | u32::from(v);
             bits += 6;
@@ -107,9 +107,9 @@ pub fn decode_body(body: &str) -> Result<Vec<u8>, SmimeError> {
 }
 
 /// The DER certificates in a file: every certificate block of PEM text, or the file itself when it is DER.
-pub fn certificate_ders(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SmimeError> {
+pub fn certificate_ders(bytes: &[u8]) -> Result<Vec<Vec<u8>>, X509Error> {
     if bytes.len() > MAX_INPUT {
-        return Err(SmimeError::malformed("certificate file", format!("{} bytes is too large", bytes.len())));
+        return Err(X509Error::malformed("certificate file", format!("{} bytes is too large", bytes.len())));
     }
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
     let rest = bytes.get(start..).unwrap_or_default();
@@ -120,7 +120,7 @@ pub fn certificate_ders(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SmimeError> {
             Some(der) if rest.get(der.len()..).unwrap_or_default().iter().all(u8::is_ascii_whitespace) => {
                 Ok(vec![der.to_vec()])
             }
-            Some(_) => Err(SmimeError::malformed("certificate", "data after the DER certificate")),
+            Some(_) => Err(X509Error::malformed("certificate", "data after the DER certificate")),
             None => Ok(vec![rest.to_vec()]),
         };
     }
@@ -129,10 +129,7 @@ pub fn certificate_ders(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SmimeError> {
     let mut ders = Vec::new();
     for block in blocks.iter().filter(|b| CERTIFICATE_LABELS.contains(&b.label)) {
         if ders.len() == MAX_CERTIFICATES {
-            return Err(SmimeError::malformed(
-                "certificate file",
-                format!("more than {MAX_CERTIFICATES} certificates"),
-            ));
+            return Err(X509Error::malformed("certificate file", format!("more than {MAX_CERTIFICATES} certificates")));
         }
         let der = decode_body(block.body)?;
         // OpenSSL's TRUSTED CERTIFICATE is the certificate followed by its trust settings.
@@ -149,7 +146,7 @@ pub fn certificate_ders(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SmimeError> {
             let labels: Vec<&str> = blocks.iter().map(|b| b.label).collect();
             format!("no CERTIFICATE block (found {})", labels.join(", "))
         };
-        return Err(SmimeError::malformed("certificate file", what));
+        return Err(X509Error::malformed("certificate file", what));
     }
     Ok(ders)
 }

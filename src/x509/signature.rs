@@ -9,7 +9,7 @@ use der::Sequence;
 use der::asn1::ObjectIdentifier;
 use spki::AlgorithmIdentifierOwned;
 
-use super::super::SmimeError;
+use super::X509Error;
 use super::{Certificate, quoted};
 use crate::core::CoreError;
 use crate::core::digest::{HashAlgorithm, digest};
@@ -91,23 +91,23 @@ struct PssParams {
     trailer: Option<u32>,
 }
 
-fn hash_of(alg: &AlgorithmIdentifierOwned, what: &str) -> Result<HashAlgorithm, SmimeError> {
-    crate::smime::hash_from_oid(&alg.oid, what)
+fn hash_of(alg: &AlgorithmIdentifierOwned, what: &str) -> Result<HashAlgorithm, X509Error> {
+    super::hash_from_oid(&alg.oid, what)
 }
 
 impl SignatureAlgorithm {
     /// Reads a signature AlgorithmIdentifier.
-    pub fn from_identifier(alg: &AlgorithmIdentifierOwned) -> Result<SignatureAlgorithm, SmimeError> {
+    pub fn from_identifier(alg: &AlgorithmIdentifierOwned) -> Result<SignatureAlgorithm, X509Error> {
         let dotted = alg.oid.to_string();
         if let Some((_, hash)) = PKCS1_V15.iter().find(|(o, _)| *o == dotted) {
             return Ok(SignatureAlgorithm::RsaPkcs1v15(*hash));
         }
         if alg.oid != RSASSA_PSS {
-            return Err(SmimeError::Unsupported(format!("signature algorithm {}", algorithm_name(&alg.oid))));
+            return Err(X509Error::Unsupported(format!("signature algorithm {}", algorithm_name(&alg.oid))));
         }
         let params = match &alg.parameters {
-            Some(any) => any.decode_as::<PssParams>().map_err(|e| SmimeError::malformed("RSASSA-PSS parameters", e))?,
-            None => return Err(SmimeError::malformed("RSASSA-PSS parameters", "missing")),
+            Some(any) => any.decode_as::<PssParams>().map_err(|e| X509Error::malformed("RSASSA-PSS parameters", e))?,
+            None => return Err(X509Error::malformed("RSASSA-PSS parameters", "missing")),
         };
         let hash = match &params.hash {
             Some(h) => hash_of(h, "RSASSA-PSS hash")?,
@@ -119,23 +119,20 @@ impl SignatureAlgorithm {
                 let inner = mgf
                     .parameters
                     .as_ref()
-                    .ok_or_else(|| SmimeError::malformed("RSASSA-PSS parameters", "MGF1 without a hash"))?
+                    .ok_or_else(|| X509Error::malformed("RSASSA-PSS parameters", "MGF1 without a hash"))?
                     .decode_as::<AlgorithmIdentifierOwned>()
-                    .map_err(|e| SmimeError::malformed("RSASSA-PSS parameters", e))?;
+                    .map_err(|e| X509Error::malformed("RSASSA-PSS parameters", e))?;
                 hash_of(&inner, "RSASSA-PSS MGF1 hash")?
             }
             Some(mgf) => {
-                return Err(SmimeError::Unsupported(format!(
-                    "RSASSA-PSS mask generation {}",
-                    algorithm_name(&mgf.oid)
-                )));
+                return Err(X509Error::Unsupported(format!("RSASSA-PSS mask generation {}", algorithm_name(&mgf.oid))));
             }
         };
         if params.trailer.unwrap_or(1) != 1 {
-            return Err(SmimeError::malformed("RSASSA-PSS parameters", "trailer field other than 1"));
+            return Err(X509Error::malformed("RSASSA-PSS parameters", "trailer field other than 1"));
         }
         if matches!(hash, HashAlgorithm::Md2 | HashAlgorithm::Md5) {
-            return Err(SmimeError::Unsupported(format!("RSASSA-PSS with {hash}")));
+            return Err(X509Error::Unsupported(format!("RSASSA-PSS with {hash}")));
         }
         Ok(SignatureAlgorithm::RsaPss { hash, mgf1_hash, salt_len: params.salt_len.unwrap_or(20) })
     }
@@ -162,17 +159,17 @@ impl SignatureAlgorithm {
     ///
     /// The core's PSS takes MGF1 with the message hash and a salt as long as the hash (RFC 8017's
     /// recommendation, what every current signer uses); other PSS parameters are reported unsupported.
-    pub fn verify(&self, key: &RsaPublicKey, signed: &[u8], signature: &[u8]) -> Result<(), SmimeError> {
+    pub fn verify(&self, key: &RsaPublicKey, signed: &[u8], signature: &[u8]) -> Result<(), X509Error> {
         let padding = match *self {
             SignatureAlgorithm::RsaPkcs1v15(_) => SignaturePadding::Pkcs1v15,
             SignatureAlgorithm::RsaPss { hash, mgf1_hash, salt_len } => {
                 if mgf1_hash != hash {
-                    return Err(SmimeError::Unsupported(format!(
+                    return Err(X509Error::Unsupported(format!(
                         "RSASSA-PSS with MGF1 over {mgf1_hash} and a {hash} message hash"
                     )));
                 }
                 if usize::try_from(salt_len).ok() != Some(hash.output_len()) {
-                    return Err(SmimeError::Unsupported(format!(
+                    return Err(X509Error::Unsupported(format!(
                         "RSASSA-PSS with a {salt_len}-byte salt (only a salt as long as the hash, {} bytes for \
                          {hash}, is supported)",
                         hash.output_len()
@@ -183,7 +180,7 @@ impl SignatureAlgorithm {
         };
         let hash = self.hash();
         let d = digest(hash, signed);
-        key.verify(padding, hash, d.as_bytes(), signature).map_err(SmimeError::Core)
+        key.verify(padding, hash, d.as_bytes(), signature).map_err(X509Error::Core)
     }
 }
 
@@ -191,10 +188,10 @@ impl Certificate {
     /// Checks that `issuer`'s key signed this certificate, and returns the hash of the signature so that the
     /// caller can label MD5 and SHA-1 weak. It checks the signature only: names, validity and constraints
     /// are [`validate`](super::validate)'s.
-    pub fn verify_signed_by(&self, issuer: &Certificate) -> Result<HashAlgorithm, SmimeError> {
+    pub fn verify_signed_by(&self, issuer: &Certificate) -> Result<HashAlgorithm, X509Error> {
         let cert = self.inner();
         if cert.signature_algorithm() != cert.tbs_certificate().signature() {
-            return Err(SmimeError::malformed(
+            return Err(X509Error::malformed(
                 "certificate",
                 format!("{}: signatureAlgorithm differs from the signature field it signs", quoted(self)),
             ));
@@ -204,10 +201,10 @@ impl Certificate {
         let signature = cert
             .signature()
             .as_bytes()
-            .ok_or_else(|| SmimeError::malformed("certificate", "signature is not a whole number of bytes"))?;
+            .ok_or_else(|| X509Error::malformed("certificate", "signature is not a whole number of bytes"))?;
         match alg.verify(&key, self.tbs_der(), signature) {
             Ok(()) => Ok(alg.hash()),
-            Err(SmimeError::Core(CoreError::BadSignature)) => Err(SmimeError::Chain(format!(
+            Err(X509Error::Core(CoreError::BadSignature)) => Err(X509Error::Chain(format!(
                 "the signature on {} does not verify with the key of {}",
                 quoted(self),
                 quoted(issuer)
@@ -236,7 +233,7 @@ mod tests {
         assert_eq!(alg, SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha1));
         assert_eq!(alg.name(), "sha1WithRSAEncryption");
         let err = SignatureAlgorithm::from_identifier(&ident("1.2.840.10045.4.3.2", None)).unwrap_err();
-        assert!(matches!(err, SmimeError::Unsupported(_)));
+        assert!(matches!(err, X509Error::Unsupported(_)));
         assert!(err.to_string().contains("ECDSA with SHA-256"), "{err}");
     }
 

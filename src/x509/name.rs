@@ -9,7 +9,7 @@ use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
-use super::super::SmimeError;
+use super::X509Error;
 
 /// `commonName` (2.5.4.3).
 pub const COMMON_NAME: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3");
@@ -148,16 +148,16 @@ pub fn attribute(name: &Name, oid: der::asn1::ObjectIdentifier) -> Option<String
 pub const MAX_COMMON_NAME: usize = 64;
 
 /// A name of one RDN, `CN=<common_name>` (UTF8String, as RFC 5280 §4.1.2.6 asks of new certificates).
-pub fn common_name(common_name: &str) -> Result<Name, SmimeError> {
+pub fn common_name(common_name: &str) -> Result<Name, X509Error> {
     let chars = common_name.chars().count();
     if chars == 0 || chars > MAX_COMMON_NAME {
-        return Err(SmimeError::malformed(
+        return Err(X509Error::malformed(
             "subject name",
             format!("a common name must have 1 to {MAX_COMMON_NAME} characters, not {chars}"),
         ));
     }
     if common_name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
-        return Err(SmimeError::malformed("subject name", "control characters in the common name"));
+        return Err(X509Error::malformed("subject name", "control characters in the common name"));
     }
     let value = Any::new(Tag::Utf8String, common_name.as_bytes())?;
     let rdn = RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue { oid: COMMON_NAME, value }])?;

@@ -32,7 +32,7 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
-use super::super::SmimeError;
+use super::X509Error;
 use super::extensions::{
     AUTHORITY_KEY_IDENTIFIER, BASIC_CONSTRAINTS, EMAIL_PROTECTION, EXT_KEY_USAGE, KEY_USAGE, SUBJECT_ALT_NAME,
     SUBJECT_KEY_IDENTIFIER,
@@ -85,9 +85,9 @@ impl<'a> CertSpec<'a> {
 }
 
 /// Makes a new RSA key (in the core) and a certificate for it.
-pub fn generate(spec: &CertSpec<'_>) -> Result<(Certificate, RsaPrivateKey), SmimeError> {
+pub fn generate(spec: &CertSpec<'_>) -> Result<(Certificate, RsaPrivateKey), X509Error> {
     if !KEY_SIZES.contains(&spec.bits) {
-        return Err(SmimeError::Unsupported(format!("{}-bit RSA keys (2048, 3072 or 4096)", spec.bits)));
+        return Err(X509Error::Unsupported(format!("{}-bit RSA keys (2048, 3072 or 4096)", spec.bits)));
     }
     check_spec(spec)?;
     let key = RsaPrivateKey::generate(spec.bits)?;
@@ -97,7 +97,7 @@ pub fn generate(spec: &CertSpec<'_>) -> Result<(Certificate, RsaPrivateKey), Smi
 
 /// Makes a certificate for an existing key (`spec.bits` is ignored). `key`'s private half is used only
 /// for a self-signed certificate.
-pub fn certify(spec: &CertSpec<'_>, key: &RsaPrivateKey) -> Result<Certificate, SmimeError> {
+pub fn certify(spec: &CertSpec<'_>, key: &RsaPrivateKey) -> Result<Certificate, X509Error> {
     check_spec(spec)?;
     let subject = name::common_name(&spec.subject_name)?;
     let spki = SubjectPublicKeyInfoOwned::from_der(key.public().to_spki_der())?;
@@ -138,13 +138,13 @@ pub fn certify(spec: &CertSpec<'_>, key: &RsaPrivateKey) -> Result<Certificate, 
     // Sign, then check: a fault in signing must not leave the building as a certificate.
     let issuer_cert = spec.issuer.map_or(&cert, |(c, _)| c);
     cert.verify_signed_by(issuer_cert)
-        .map_err(|e| SmimeError::UnusableKey(format!("the certificate just made does not verify: {e}")))?;
+        .map_err(|e| X509Error::UnusableKey(format!("the certificate just made does not verify: {e}")))?;
     Ok(cert)
 }
 
-fn check_spec(spec: &CertSpec<'_>) -> Result<(), SmimeError> {
+fn check_spec(spec: &CertSpec<'_>) -> Result<(), X509Error> {
     if spec.days == 0 || spec.days > MAX_DAYS {
-        return Err(SmimeError::malformed("validity", format!("{} days (1 to {MAX_DAYS})", spec.days)));
+        return Err(X509Error::malformed("validity", format!("{} days (1 to {MAX_DAYS})", spec.days)));
     }
     if let Some(address) = &spec.email {
         check_address(address)?;
@@ -154,9 +154,9 @@ fn check_spec(spec: &CertSpec<'_>) -> Result<(), SmimeError> {
 
 /// A plain ASCII `local@domain` (internationalised addresses need RFC 8398's SmtpUTF8Mailbox, not made
 /// here).
-pub fn check_address(address: &str) -> Result<(), SmimeError> {
+pub fn check_address(address: &str) -> Result<(), X509Error> {
     if !address.is_ascii() {
-        return Err(SmimeError::Unsupported(format!(
+        return Err(X509Error::Unsupported(format!(
             "the non-ASCII address {address:?} (certificates for internationalised addresses)"
         )));
     }
@@ -171,36 +171,36 @@ pub fn check_address(address: &str) -> Result<(), SmimeError> {
         }
         None => false,
     };
-    if ok { Ok(()) } else { Err(SmimeError::malformed("e-mail address", format!("{address:?} is not local@domain"))) }
+    if ok { Ok(()) } else { Err(X509Error::malformed("e-mail address", format!("{address:?} is not local@domain"))) }
 }
 
-fn check_issuer(cert: &Certificate, key: &RsaPrivateKey) -> Result<(), SmimeError> {
+fn check_issuer(cert: &Certificate, key: &RsaPrivateKey) -> Result<(), X509Error> {
     if !cert.is_ca() {
-        return Err(SmimeError::UnusableKey(format!(
+        return Err(X509Error::UnusableKey(format!(
             "the issuer certificate {} is not a CA (no basicConstraints cA)",
             quoted(cert)
         )));
     }
     if cert.key_usage().is_some_and(|ku| !ku.key_cert_sign()) {
-        return Err(SmimeError::UnusableKey(format!(
+        return Err(X509Error::UnusableKey(format!(
             "the issuer certificate {} may not sign certificates (keyUsage lacks keyCertSign)",
             quoted(cert)
         )));
     }
     if cert.rsa_public_key()? != *key.public() {
-        return Err(SmimeError::UnusableKey(format!("the issuer key does not belong to {}", quoted(cert))));
+        return Err(X509Error::UnusableKey(format!("the issuer key does not belong to {}", quoted(cert))));
     }
     let validity = cert.validity();
     let now = SystemTime::now();
     if now > validity.not_after {
-        return Err(SmimeError::UnusableKey(format!(
+        return Err(X509Error::UnusableKey(format!(
             "the issuer certificate {} expired on {}",
             quoted(cert),
             super::date(validity.not_after)
         )));
     }
     if now < validity.not_before {
-        return Err(SmimeError::UnusableKey(format!(
+        return Err(X509Error::UnusableKey(format!(
             "the issuer certificate {} is not valid before {}",
             quoted(cert),
             super::date(validity.not_before)
@@ -210,19 +210,19 @@ fn check_issuer(cert: &Certificate, key: &RsaPrivateKey) -> Result<(), SmimeErro
 }
 
 /// A positive 16-byte serial with its top bits `01`, so it is always exactly 16 bytes long.
-fn random_serial() -> Result<SerialNumber, SmimeError> {
+fn random_serial() -> Result<SerialNumber, X509Error> {
     let mut bytes = [0u8; SERIAL_LEN];
     SystemRng.fill(&mut bytes)?;
     bytes[0] = (bytes[0] & 0x3f) | 0x40;
     Ok(SerialNumber::new(&bytes)?)
 }
 
-fn sha256_with_rsa() -> Result<AlgorithmIdentifierOwned, SmimeError> {
+fn sha256_with_rsa() -> Result<AlgorithmIdentifierOwned, X509Error> {
     Ok(AlgorithmIdentifierOwned { oid: SHA256_WITH_RSA, parameters: Some(Any::new(der::Tag::Null, [0u8; 0])?) })
 }
 
 /// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-fn time(t: SystemTime) -> Result<Time, SmimeError> {
+fn time(t: SystemTime) -> Result<Time, X509Error> {
     let dt = der::DateTime::from_system_time(t)?;
     Ok(if dt.year() < 2050 {
         Time::UtcTime(UtcTime::from_date_time(dt)?)
@@ -231,11 +231,11 @@ fn time(t: SystemTime) -> Result<Time, SmimeError> {
     })
 }
 
-fn extension(oid: der::asn1::ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, SmimeError> {
+fn extension(oid: der::asn1::ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, X509Error> {
     Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value.to_der()?)? })
 }
 
-fn extensions(spec: &CertSpec<'_>, ski: Vec<u8>, aki: Vec<u8>) -> Result<Vec<Extension>, SmimeError> {
+fn extensions(spec: &CertSpec<'_>, ski: Vec<u8>, aki: Vec<u8>) -> Result<Vec<Extension>, X509Error> {
     let usages: FlagSet<KeyUsages> = if spec.ca {
         KeyUsages::KeyCertSign | KeyUsages::CRLSign
     } else {
@@ -338,7 +338,7 @@ mod tests {
         let i = leaf.tbs_der().len() / 2;
         der[i] ^= 1;
         if let Ok(bad) = Certificate::from_der(&der) {
-            assert!(matches!(bad.verify_signed_by(&ca), Err(SmimeError::Chain(_))));
+            assert!(matches!(bad.verify_signed_by(&ca), Err(X509Error::Chain(_))));
         }
     }
 
@@ -378,6 +378,6 @@ mod tests {
         for bad in ["", "a", "@example.org", "a@", "a@b@c", "a b@example.org", "<a@example.org>", "a@.example"] {
             assert!(check_address(bad).is_err(), "{bad:?}");
         }
-        assert!(matches!(check_address("ü@example.org"), Err(SmimeError::Unsupported(_))));
+        assert!(matches!(check_address("ü@example.org"), Err(X509Error::Unsupported(_))));
     }
 }

@@ -10,7 +10,7 @@
 //! - every signature, by the next certificate's key, through the core;
 //! - every certificate's validity at every given time (the signing time when known, and now);
 //! - every issuer: basicConstraints cA (a version 1 trust anchor is accepted without it, as old roots
-//!   have no extensions), pathLenConstraint, keyUsage keyCertSign when keyUsage is present;
+//!   have no extensions, and for [`Purpose::PemSign`] any version 1 CA), pathLenConstraint, keyUsage keyCertSign when keyUsage is present;
 //! - the leaf: keyUsage digitalSignature or nonRepudiation for signing, keyEncipherment for encryption,
 //!   when keyUsage is present;
 //! - every certificate: extendedKeyUsage, when present, lists emailProtection or anyExtendedKeyUsage
@@ -25,7 +25,7 @@
 
 use std::time::SystemTime;
 
-use super::super::SmimeError;
+use super::X509Error;
 use super::{Certificate, date, quoted};
 use crate::core::policy::{Policy, Usage, Weakness};
 
@@ -44,6 +44,13 @@ pub enum Purpose {
     Sign,
     /// Encrypting to its key (keyUsage keyEncipherment, for RSA key transport).
     Encrypt,
+    /// Checking an RFC 1421 MIC with an RFC 1422 certificate: as [`Purpose::Sign`], except that version 1
+    /// certificates are accepted as intermediate CAs, as the RFC 1422 hierarchy (IPRA, PCAs, CAs) issued
+    /// nothing else. RFC 1422's name subordination is a PCA policy and not enforced here.
+    PemSign,
+    /// Checking a CRL's signature (RFC 1424 CRL messages): keyUsage cRLSign when keyUsage is present;
+    /// version 1 CAs accepted as for [`Purpose::PemSign`].
+    CrlSign,
 }
 
 /// A validated path.
@@ -66,8 +73,8 @@ impl ChainReport {
 }
 
 /// Validates `leaf` for `purpose` to one of `anchors`, with intermediates from `pool`, at each of
-/// `times` (an empty slice means now). The first failure is a [`SmimeError::Chain`] naming the
-/// certificate and the check; an algorithm that cannot be checked is [`SmimeError::Unsupported`].
+/// `times` (an empty slice means now). The first failure is a [`X509Error::Chain`] naming the
+/// certificate and the check; an algorithm that cannot be checked is [`X509Error::Unsupported`].
 pub fn validate(
     leaf: &Certificate,
     pool: &[Certificate],
@@ -75,7 +82,7 @@ pub fn validate(
     times: &[SystemTime],
     purpose: Purpose,
     policy: &Policy,
-) -> Result<ChainReport, SmimeError> {
+) -> Result<ChainReport, X509Error> {
     let now = [SystemTime::now()];
     let times = if times.is_empty() { &now[..] } else { times };
     let (paths, dead_end) = build(leaf, pool, anchors);
@@ -88,7 +95,7 @@ pub fn validate(
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| SmimeError::Chain(no_path_message(leaf, dead_end, anchors.is_empty()))))
+    Err(first_error.unwrap_or_else(|| X509Error::Chain(no_path_message(leaf, dead_end, anchors.is_empty()))))
 }
 
 /// [`validate`] for certificates decoded elsewhere (`x509-cert` structures, as a CMS message carries them),
@@ -101,8 +108,8 @@ pub fn check_chain(
     signing_time: Option<SystemTime>,
     purpose: Purpose,
     policy: &Policy,
-) -> Result<Vec<Weakness>, SmimeError> {
-    let wrap = |certs: &[x509_cert::Certificate]| -> Result<Vec<Certificate>, SmimeError> {
+) -> Result<Vec<Weakness>, X509Error> {
+    let wrap = |certs: &[x509_cert::Certificate]| -> Result<Vec<Certificate>, X509Error> {
         certs.iter().map(|c| Certificate::from_x509(c.clone())).collect()
     };
     let leaf = Certificate::from_x509(leaf.clone())?;
@@ -200,12 +207,7 @@ impl<'a> Search<'a> {
 }
 
 /// Checks one candidate path (leaf first, anchor last).
-fn check(
-    path: &[Link<'_>],
-    times: &[SystemTime],
-    purpose: Purpose,
-    policy: &Policy,
-) -> Result<ChainReport, SmimeError> {
+fn check(path: &[Link<'_>], times: &[SystemTime], purpose: Purpose, policy: &Policy) -> Result<ChainReport, X509Error> {
     let mut weak = Vec::new();
     let mut notes = Vec::new();
     let note_key = |cert: &Certificate, weak: &mut Vec<Weakness>, notes: &mut Vec<String>| {
@@ -218,7 +220,7 @@ fn check(
         }
     };
     let Some(leaf) = path.first().map(|l| l.cert) else {
-        return Err(SmimeError::Chain("empty certificate path".into()));
+        return Err(X509Error::Chain("empty certificate path".into()));
     };
     note_key(leaf, &mut weak, &mut notes);
     // Intermediates below the current certificate that count against pathLenConstraint.
@@ -236,14 +238,14 @@ fn check(
         }
         check_time(cert, times)?;
         if let Some(oid) = cert.unknown_critical_extensions().first() {
-            return Err(SmimeError::Chain(format!(
+            return Err(X509Error::Chain(format!(
                 "{} has a critical extension sealpost does not process ({})",
                 quoted(cert),
                 super::signature::algorithm_name(oid)
             )));
         }
         if !cert.allows_email_protection() {
-            return Err(SmimeError::Chain(format!(
+            return Err(X509Error::Chain(format!(
                 "{} is not for e-mail (its extendedKeyUsage lacks emailProtection)",
                 quoted(cert)
             )));
@@ -251,7 +253,7 @@ fn check(
         if i == 0 {
             check_leaf_usage(cert, purpose)?;
         } else {
-            check_issuer(cert, link.anchor, below)?;
+            check_issuer(cert, link.anchor || matches!(purpose, Purpose::PemSign | Purpose::CrlSign), below)?;
             if !cert.is_self_issued() {
                 below += 1;
             }
@@ -262,11 +264,11 @@ fn check(
     Ok(ChainReport { path: path.iter().map(|l| l.cert.subject()).collect(), weak, notes })
 }
 
-fn check_time(cert: &Certificate, times: &[SystemTime]) -> Result<(), SmimeError> {
+fn check_time(cert: &Certificate, times: &[SystemTime]) -> Result<(), X509Error> {
     let validity = cert.validity();
     for &t in times {
         if t < validity.not_before {
-            return Err(SmimeError::Chain(format!(
+            return Err(X509Error::Chain(format!(
                 "certificate {} is not valid before {} (checked at {})",
                 quoted(cert),
                 date(validity.not_before),
@@ -274,7 +276,7 @@ fn check_time(cert: &Certificate, times: &[SystemTime]) -> Result<(), SmimeError
             )));
         }
         if t > validity.not_after {
-            return Err(SmimeError::Chain(format!(
+            return Err(X509Error::Chain(format!(
                 "certificate {} expired on {} (checked at {})",
                 quoted(cert),
                 date(validity.not_after),
@@ -285,42 +287,45 @@ fn check_time(cert: &Certificate, times: &[SystemTime]) -> Result<(), SmimeError
     Ok(())
 }
 
-fn check_leaf_usage(cert: &Certificate, purpose: Purpose) -> Result<(), SmimeError> {
+fn check_leaf_usage(cert: &Certificate, purpose: Purpose) -> Result<(), X509Error> {
     let Some(ku) = cert.key_usage() else { return Ok(()) };
     let (ok, wanted) = match purpose {
-        Purpose::Sign => (ku.digital_signature() || ku.non_repudiation(), "digitalSignature or nonRepudiation"),
+        Purpose::Sign | Purpose::PemSign => {
+            (ku.digital_signature() || ku.non_repudiation(), "digitalSignature or nonRepudiation")
+        }
         Purpose::Encrypt => (ku.key_encipherment(), "keyEncipherment"),
+        Purpose::CrlSign => (ku.crl_sign(), "cRLSign"),
     };
     if ok {
         Ok(())
     } else {
-        Err(SmimeError::Chain(format!("{} may not be used for this: its keyUsage lacks {wanted}", quoted(cert))))
+        Err(X509Error::Chain(format!("{} may not be used for this: its keyUsage lacks {wanted}", quoted(cert))))
     }
 }
 
-fn check_issuer(cert: &Certificate, anchor: bool, below: usize) -> Result<(), SmimeError> {
+fn check_issuer(cert: &Certificate, v1_ca_ok: bool, below: usize) -> Result<(), X509Error> {
     match cert.basic_constraints() {
         Some((true, path_len)) => {
             if let Some(limit) = path_len
                 && below > usize::from(limit)
             {
-                return Err(SmimeError::Chain(format!(
+                return Err(X509Error::Chain(format!(
                     "{} allows {limit} intermediate CA certificate(s) below it (pathLenConstraint), the path has {below}",
                     quoted(cert)
                 )));
             }
         }
         Some((false, _)) => {
-            return Err(SmimeError::Chain(format!("{} is not a CA (basicConstraints cA is false)", quoted(cert))));
+            return Err(X509Error::Chain(format!("{} is not a CA (basicConstraints cA is false)", quoted(cert))));
         }
         // Version 1 certificates cannot carry extensions; old roots are such.
-        None if anchor && cert.version() == 1 => {}
-        None => return Err(SmimeError::Chain(format!("{} is not a CA (no basicConstraints cA)", quoted(cert)))),
+        None if v1_ca_ok && cert.version() == 1 => {}
+        None => return Err(X509Error::Chain(format!("{} is not a CA (no basicConstraints cA)", quoted(cert)))),
     }
     if let Some(ku) = cert.key_usage()
         && !ku.key_cert_sign()
     {
-        return Err(SmimeError::Chain(format!(
+        return Err(X509Error::Chain(format!(
             "{} may not sign certificates (its keyUsage lacks keyCertSign)",
             quoted(cert)
         )));
@@ -337,7 +342,7 @@ mod tests {
 
     use super::*;
     use crate::core::rsa::RsaPrivateKey;
-    use crate::smime::x509::{CertSpec, certify};
+    use crate::x509::{CertSpec, certify};
 
     const DAY: Duration = Duration::from_secs(86_400);
 
@@ -357,9 +362,9 @@ mod tests {
         certify(&spec, key).unwrap()
     }
 
-    fn chain_err(r: Result<ChainReport, SmimeError>) -> String {
+    fn chain_err(r: Result<ChainReport, X509Error>) -> String {
         match r {
-            Err(SmimeError::Chain(msg)) => msg,
+            Err(X509Error::Chain(msg)) => msg,
             other => panic!("expected a chain error, got {other:?}"),
         }
     }

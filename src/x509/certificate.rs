@@ -13,7 +13,7 @@ use x509_cert::ext::pkix::KeyUsage;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 
-use super::super::SmimeError;
+use super::X509Error;
 use super::extensions::{self, ANY_EXTENDED_KEY_USAGE, EMAIL_PROTECTION, Parsed};
 use super::{encoding, name, quoted};
 use crate::core::digest::{Digest, HashAlgorithm, digest};
@@ -80,8 +80,9 @@ impl fmt::Debug for Certificate {
     }
 }
 
-/// Where the first element of the outer SEQUENCE (the TBSCertificate) lies, header included.
-fn tbs_range(der: &[u8]) -> der::Result<Range<usize>> {
+/// Where the first element of the outer SEQUENCE (the TBSCertificate, or a CRL's TBSCertList) lies, header
+/// included: the bytes the signature covers, as they were received.
+pub(crate) fn tbs_range(der: &[u8]) -> der::Result<Range<usize>> {
     let mut r = SliceReader::new(der)?;
     Header::decode(&mut r)?;
     let start = usize::try_from(r.position())?;
@@ -95,38 +96,38 @@ fn tbs_range(der: &[u8]) -> der::Result<Range<usize>> {
 
 impl Certificate {
     /// Parses one DER certificate; trailing data is an error.
-    pub fn from_der(der: &[u8]) -> Result<Certificate, SmimeError> {
-        let cert = x509_cert::Certificate::from_der(der).map_err(|e| SmimeError::malformed("certificate", e))?;
-        let tbs = tbs_range(der).map_err(|e| SmimeError::malformed("certificate", e))?;
+    pub fn from_der(der: &[u8]) -> Result<Certificate, X509Error> {
+        let cert = x509_cert::Certificate::from_der(der).map_err(|e| X509Error::malformed("certificate", e))?;
+        let tbs = tbs_range(der).map_err(|e| X509Error::malformed("certificate", e))?;
         let ext = extensions::parse(cert.tbs_certificate())?;
         Ok(Certificate { der: der.to_vec(), cert, tbs, ext })
     }
 
     /// Wraps a certificate decoded elsewhere (a CMS message's `certificates`). Its DER is re-encoded, which
     /// gives back the original bytes: `x509-cert` decodes DER only, and DER has one encoding.
-    pub fn from_x509(cert: x509_cert::Certificate) -> Result<Certificate, SmimeError> {
+    pub fn from_x509(cert: x509_cert::Certificate) -> Result<Certificate, X509Error> {
         let der = der::Encode::to_der(&cert)?;
-        let tbs = tbs_range(&der).map_err(|e| SmimeError::malformed("certificate", e))?;
+        let tbs = tbs_range(&der).map_err(|e| X509Error::malformed("certificate", e))?;
         let ext = extensions::parse(cert.tbs_certificate())?;
         Ok(Certificate { der, cert, tbs, ext })
     }
 
     /// Every certificate of a file: PEM with one or more `CERTIFICATE` blocks (other blocks, such as a
     /// private key, skipped), or one DER certificate.
-    pub fn read_all(bytes: &[u8]) -> Result<Vec<Certificate>, SmimeError> {
+    pub fn read_all(bytes: &[u8]) -> Result<Vec<Certificate>, X509Error> {
         encoding::certificate_ders(bytes)?.iter().map(|der| Certificate::from_der(der)).collect()
     }
 
     /// Parses one PEM `CERTIFICATE` block, strictly (RFC 7468).
-    pub fn from_pem(pem: &str) -> Result<Certificate, SmimeError> {
-        let cert = x509_cert::Certificate::from_pem(pem.trim()).map_err(|e| SmimeError::malformed("certificate", e))?;
+    pub fn from_pem(pem: &str) -> Result<Certificate, X509Error> {
+        let cert = x509_cert::Certificate::from_pem(pem.trim()).map_err(|e| X509Error::malformed("certificate", e))?;
         Certificate::from_der(&der::Encode::to_der(&cert)?)
     }
 
     /// The certificate as PEM (`-----BEGIN CERTIFICATE-----`, 64-column lines, LF).
-    pub fn to_pem(&self) -> Result<String, SmimeError> {
+    pub fn to_pem(&self) -> Result<String, X509Error> {
         pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &self.der)
-            .map_err(|e| SmimeError::malformed("certificate", e))
+            .map_err(|e| X509Error::malformed("certificate", e))
     }
 
     /// The DER encoding, exactly as read.
@@ -264,12 +265,12 @@ impl Certificate {
     }
 
     /// The RSA public key, for rsaEncryption and RSASSA-PSS keys (and the X.500 `rsa` of old PEM
-    /// certificates). Other keys are [`SmimeError::Unsupported`], naming the algorithm.
-    pub fn rsa_public_key(&self) -> Result<RsaPublicKey, SmimeError> {
+    /// certificates). Other keys are [`X509Error::Unsupported`], naming the algorithm.
+    pub fn rsa_public_key(&self) -> Result<RsaPublicKey, X509Error> {
         let spki = self.cert.tbs_certificate().subject_public_key_info();
         let oid = spki.algorithm.oid;
         if oid != RSA_ENCRYPTION && oid != super::signature::RSASSA_PSS && oid != X500_RSA {
-            return Err(SmimeError::Unsupported(format!(
+            return Err(X509Error::Unsupported(format!(
                 "{} has a {} key; only RSA keys are supported",
                 quoted(self),
                 self.public_key_algorithm()
@@ -278,7 +279,7 @@ impl Certificate {
         let bits = spki
             .subject_public_key
             .as_bytes()
-            .ok_or_else(|| SmimeError::malformed("certificate", "public key is not a whole number of bytes"))?;
+            .ok_or_else(|| X509Error::malformed("certificate", "public key is not a whole number of bytes"))?;
         Ok(RsaPublicKey::from_der(bits)?)
     }
 
@@ -355,7 +356,7 @@ mod tests {
     fn garbage_is_malformed_not_a_panic() {
         for bytes in [&b""[..], b"\x30", b"\x30\x00", b"\x30\x03\x30\x01\x00", b"\x30\x84\xff\xff\xff\xff\x00"] {
             let err = Certificate::from_der(bytes).unwrap_err();
-            assert!(matches!(err, SmimeError::Malformed { .. }), "{err}");
+            assert!(matches!(err, X509Error::Malformed { .. }), "{err}");
         }
         assert!(Certificate::read_all(b"not a certificate").is_err());
     }

@@ -14,7 +14,7 @@ use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
 };
 
-use super::super::SmimeError;
+use super::X509Error;
 
 /// id-ce-subjectKeyIdentifier.
 pub const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
@@ -72,17 +72,17 @@ pub struct Parsed {
     pub unknown_critical: Vec<ObjectIdentifier>,
 }
 
-fn bad(what: &str, err: impl std::fmt::Display) -> SmimeError {
-    SmimeError::malformed("certificate", format!("bad {what} extension: {err}"))
+fn bad(what: &str, err: impl std::fmt::Display) -> X509Error {
+    X509Error::malformed("certificate", format!("bad {what} extension: {err}"))
 }
 
 /// Parses the extensions of a TBSCertificate.
-pub fn parse(tbs: &TbsCertificate) -> Result<Parsed, SmimeError> {
+pub fn parse(tbs: &TbsCertificate) -> Result<Parsed, X509Error> {
     let mut parsed = Parsed::default();
     let exts = tbs.extensions().map(Vec::as_slice).unwrap_or_default();
     for (i, ext) in exts.iter().enumerate() {
         if exts.get(..i).unwrap_or_default().iter().any(|e| e.extn_id == ext.extn_id) {
-            return Err(SmimeError::malformed(
+            return Err(X509Error::malformed(
                 "certificate",
                 format!("extension {} appears more than once", ext.extn_id),
             ));
