@@ -243,3 +243,66 @@ fn ripem_style_proc_type_2001_with_originator_key_asymmetric_verifies() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stderr.contains("good signature from Originator-Key-Asymmetric"), "{}", r.stderr);
 }
+
+/// Malformed CRL messages, CRL-RETRIEVAL-REQUESTs and symmetric Key-Info fields: exit 2 with one line (or
+/// exit 1 where the input is well formed and the key simply does not open it), nothing written, no panic.
+#[test]
+fn malformed_crl_messages_and_symmetric_key_info() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("pem-bad-crl-symmetric");
+    let ik = dir.join("k.ik");
+    std::fs::write(&ik, "0123456789ABCDEF").unwrap();
+    std::fs::set_permissions(&ik, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let short_ik = dir.join("short.ik");
+    std::fs::write(&short_ik, "0123456789ABCD").unwrap();
+    std::fs::set_permissions(&short_ik, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let wrap = |fields: &str| {
+        format!("-----BEGIN PRIVACY-ENHANCED MESSAGE-----\n{fields}-----END PRIVACY-ENHANCED MESSAGE-----\n")
+    };
+    let sym = |key_info: &str| {
+        wrap(&format!(
+            "Proc-Type: 4,ENCRYPTED\nContent-Domain: RFC822\nDEK-Info: DES-CBC,0011223344556677\n\
+             Originator-ID-Symmetric: a@example.org,,\nRecipient-ID-Symmetric: b@example.org,kmc,1\n{key_info}\n\
+             QUJDREVGR0hJSktMTU5PUA==\n"
+        ))
+    };
+    let crl = "Proc-Type: 4,CRL\n";
+    let cases: Vec<(&str, String, &str, i32)> = vec![
+        ("CRL not base64", wrap(&format!("{crl}CRL: ***\n")), "verify", 2),
+        ("CRL not DER", wrap(&format!("{crl}CRL: QUJDRA==\n")), "verify", 2),
+        ("CRL message without CRL", wrap(crl), "verify", 2),
+        ("certificate before any CRL", wrap(&format!("{crl}Originator-Certificate: QUJDRA==\n")), "verify", 2),
+        ("unknown field in a CRL message", wrap(&format!("{crl}MIC-Info: RSA-MD5,RSA,QUJD\n")), "show", 2),
+        ("request without issuer", wrap("Proc-Type: 4,CRL-RETRIEVAL-REQUEST\n"), "show", 2),
+        ("request issuer not a Name", wrap("Proc-Type: 4,CRL-RETRIEVAL-REQUEST\nIssuer: QUJDRA==\n"), "show", 2),
+        ("symmetric Key-Info of three items", sym("Key-Info: DES-ECB,RSA-MD5,0011223344556677\n"), "decrypt", 2),
+        ("symmetric Key-Info not hex", sym("Key-Info: DES-ECB,RSA-MD5,00112233445566ZZ,00\n"), "decrypt", 2),
+        ("MIC not whole blocks", sym("Key-Info: DES-ECB,RSA-MD5,0011223344556677,0011\n"), "decrypt", 2),
+        ("unknown MIC algorithm", sym("Key-Info: DES-ECB,RSA-SHA9,0011223344556677,00\n"), "decrypt", 2),
+        (
+            "wrong key, well-formed",
+            sym("Key-Info: DES-ECB,RSA-MD5,0011223344556677,00112233445566770011223344556677\n"),
+            "decrypt",
+            1,
+        ),
+        ("interchange key of 7 bytes", sym("Key-Info: DES-ECB,RSA-MD5,00,00\n"), "short", 2),
+    ];
+    let mut problems = Vec::new();
+    for (label, text, how, want) in &cases {
+        std::fs::write(dir.join("case.pem"), text).unwrap();
+        let out = dir.join("case.out");
+        let _ = std::fs::remove_file(&out);
+        let args: Vec<&str> = match *how {
+            "verify" => vec!["pem", "verify", "-o", "case.out", "case.pem"],
+            "show" => vec!["pem", "show", "-o", "case.out", "case.pem"],
+            "decrypt" => vec!["pem", "decrypt", "--interchange-key", "k.ik", "-o", "case.out", "case.pem"],
+            _ => vec!["pem", "decrypt", "--interchange-key", "short.ik", "-o", "case.out", "case.pem"],
+        };
+        let r = sandboxed::sealpost(&dir, &args, Some(&out), None, TIMEOUT);
+        problems.extend(judge(&r, label));
+        if r.code != Some(*want) {
+            problems.push(format!("{label}: exit {:?}, want {want}: {}", r.code, r.stderr));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -511,3 +511,58 @@ fn rfc1422_paths_of_version_1_certificates() {
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
 }
+
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match body.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend_from_slice(&[0x81, n as u8]),
+        n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// An SEC EDGAR filing as the archive served them from 1993: Proc-Type 2001, MIC-CLEAR, an
+/// `Originator-Name`, and the originator's 512-bit key in `Originator-Key-Asymmetric` as an X.500 `rsa`
+/// (2.5.8.1.1) SubjectPublicKeyInfo with the key size as parameter. The MIC is made by `openssl dgst -md5
+/// -sign` over the canonical text.
+#[test]
+fn edgar_style_filing_with_an_x500_key_verifies() {
+    const TEST: &str = "edgar_style_filing_with_an_x500_key_verifies";
+    let Some(openssl) = peer(TEST, "openssl") else { return };
+    let dir = scratch(TEST);
+    let key = dir.join("edgar.key");
+    run_ok(Command::new(&openssl).args(["genrsa", "-out"]).arg(&key).arg("512"));
+    let rsa_pub =
+        run_ok(Command::new(&openssl).args(["rsa", "-RSAPublicKey_out", "-outform", "DER", "-in"]).arg(&key)).stdout;
+    let alg = tlv(0x30, &[&[0x06, 0x04, 0x55, 0x08, 0x01, 0x01][..], &[0x02, 0x02, 0x02, 0x00]].concat());
+    let spki = tlv(0x30, &[alg, tlv(0x03, &[&[0u8][..], &rsa_pub].concat())].concat());
+    let text = "<SEC-DOCUMENT>0000950123-94-000001.txt : 19940104\n<SEC-HEADER>\nACCESSION NUMBER:\t\t0000950123-94-000001\n\
+                CONFORMED SUBMISSION TYPE:\t10-K\n</SEC-HEADER>\n<DOCUMENT>\n-----\nAnnual report.\n</DOCUMENT>\n</SEC-DOCUMENT>\n";
+    let canonical = dir.join("canonical");
+    std::fs::write(&canonical, text.replace('\n', "\r\n")).unwrap();
+    let sig = run_ok(Command::new(&openssl).args(["dgst", "-md5", "-sign"]).arg(&key).arg(&canonical)).stdout;
+    let stuffed: String =
+        text.lines().map(|l| if l.starts_with('-') { format!("- {l}\n") } else { format!("{l}\n") }).collect();
+    let msg = format!(
+        "-----BEGIN PRIVACY-ENHANCED MESSAGE-----\nProc-Type: 2001,MIC-CLEAR\nOriginator-Name: webmaster@www.sec.gov\n{}{}\n{stuffed}-----END PRIVACY-ENHANCED MESSAGE-----\n",
+        folded("Originator-Key-Asymmetric", "", &spki).replace(": \n", ":\n"),
+        folded("MIC-Info", "RSA-MD5,RSA,", &sig)
+    );
+    let path = dir.join("0000950123-94-000001.txt");
+    std::fs::write(&path, &msg).unwrap();
+    let json = dir.join("v.json");
+    let o = run_ok(sealpost().args(["pem", "verify", "--verdict-json"]).arg(&json).arg(&path));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), text);
+    let v = verdict(&json);
+    assert_eq!(v["status"], "pass-weak", "{v}");
+    assert_eq!(v["signers"][0]["key_bits"], 512, "{v}");
+    assert_eq!(v["signers"][0]["weak"], serde_json::json!(["md5", "rsa-512"]), "{v}");
+    // A changed figure in the filing.
+    let changed = dir.join("changed.txt");
+    std::fs::write(&changed, msg.replace("Annual report.", "Annual report!")).unwrap();
+    let o = run(sealpost().args(["pem", "verify"]).arg(&changed));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+}

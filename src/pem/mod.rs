@@ -48,6 +48,9 @@ pub enum PemError {
     /// A key or certificate that cannot serve (no RSA key, not the originator).
     #[error("{0}")]
     UnusableKey(String),
+    /// A key file that is not what it must be (an interchange key that is not 8 or 16 bytes of hex).
+    #[error("{0}")]
+    KeyFile(String),
     /// An error of the core (policy, bad signature, I/O).
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -59,7 +62,7 @@ impl PemError {
         match self {
             PemError::UnusableKey(_) => true,
             PemError::Core(c) => c.is_verdict(),
-            PemError::Malformed(_) | PemError::Unsupported(_) => false,
+            PemError::Malformed(_) | PemError::Unsupported(_) | PemError::KeyFile(_) => false,
         }
     }
 }

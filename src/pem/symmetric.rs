@@ -46,7 +46,7 @@ impl InterchangeKey {
         let digits: Zeroizing<String> =
             Zeroizing::new(text.iter().filter(|b| !b.is_ascii_whitespace()).map(|b| *b as char).collect());
         let raw = Zeroizing::new(unhex(&digits).map_err(|_| {
-            PemError::UnusableKey("the interchange key file must hold the key in hex (16 or 32 digits)".into())
+            PemError::KeyFile("the interchange key file must hold the key in hex (16 or 32 digits)".into())
         })?);
         match raw.len() {
             8 => Ok(InterchangeKey { key: raw }),
@@ -56,7 +56,7 @@ impl InterchangeKey {
                 key.extend_from_slice(&raw[..8]);
                 Ok(InterchangeKey { key })
             }
-            n => Err(PemError::UnusableKey(format!("an interchange key of {n} bytes (DES-ECB takes 8, DES-EDE 16)"))),
+            n => Err(PemError::KeyFile(format!("an interchange key of {n} bytes (DES-ECB takes 8, DES-EDE 16)"))),
         }
     }
 
@@ -235,5 +235,29 @@ mod tests {
         let err = open(msg.as_bytes(), &ik, &Policy::default()).unwrap_err().to_string();
         assert!(err.contains("linn@zendia.enet.dec.com,ptf-kmc,3 (DES-ECB)"), "{err}");
         assert!(err.contains("pem-dev@tis.com,ptf-kmc,4 (DES-ECB)"), "{err}");
+    }
+
+    #[test]
+    fn an_rsa_md2_mic_only_message_opens_and_a_changed_one_does_not() {
+        // The RFC's own symmetric example uses RSA-MD2; openssl cannot make MD2, so this one is built here.
+        let ik = InterchangeKey::from_hex(b"0123456789ABCDEF").unwrap();
+        let text = b"Hello,\r\nworld.\r\n";
+        let mic = digest(HashAlgorithm::Md2, text);
+        let enc =
+            process(CipherAlgorithm::Des, Mode::Ecb, Direction::Encrypt, &ik.key, &[], Padding::None, mic.as_bytes())
+                .unwrap();
+        let hexed: String = enc.iter().map(|b| format!("{b:02X}")).collect();
+        let body = super::super::message::encode_base64_lines(text).join("\n");
+        let msg = format!(
+            "-----BEGIN PRIVACY-ENHANCED MESSAGE-----\nProc-Type: 4,MIC-ONLY\nContent-Domain: RFC822\n\
+             Originator-ID-Symmetric: a@example.org,,\nRecipient-ID-Symmetric: b@example.org,kmc,1\n\
+             Key-Info: DES-ECB,RSA-MD2,,{hexed}\n\n{body}\n-----END PRIVACY-ENHANCED MESSAGE-----\n"
+        );
+        let (v, canonical) = open(msg.as_bytes(), &ik, &Policy::default()).unwrap();
+        assert_eq!(canonical, text);
+        assert_eq!(v.signers[0].hash.as_deref(), Some("md2"));
+        assert!(v.weak.iter().any(|w| w.to_string() == "md2"), "{v:?}");
+        let other = msg.replace(&body, &super::super::message::encode_base64_lines(b"Hello,\r\nWorld.\r\n").join("\n"));
+        assert!(open(other.as_bytes(), &ik, &Policy::default()).is_err());
     }
 }
