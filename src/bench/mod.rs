@@ -9,10 +9,14 @@
 //! - digests: a whole hash (init, update, final) per buffer, as `EVP_Digest`;
 //! - RSA: one PKCS #1 v1.5 operation on a SHA-256 digest or a 32-byte session key; OpenSSL 3.0's
 //!   `speed rsaN` reports sign and verify only;
+//! - DSA and ElGamal (2048 bits, fixed keys): one signature or verification over a SHA-256 digest, one
+//!   encryption or session-key decryption of a 35-byte OpenPGP session-key block; no OpenSSL row
+//!   (`benches/legacy_pgp_vs_gpg.sh` compares them with gpg);
 //! - compression: our own only (OpenSSL has no row), in uncompressed bytes per second.
 //!
 //! MB means 10^6 bytes.
 
+mod legacy_keys;
 pub mod openssl;
 pub mod plot;
 mod rows;
@@ -32,7 +36,7 @@ pub struct Settings {
     pub only: Vec<String>,
     /// Seconds of measurement per row and size.
     pub seconds: f64,
-    /// Buffer sizes (ignored by RSA rows).
+    /// Buffer sizes (ignored by the public-key rows: RSA, DSA, ElGamal).
     pub sizes: Vec<usize>,
     /// Run `openssl speed` beside each row.
     pub compare: bool,
@@ -48,7 +52,7 @@ pub struct Row {
     /// Our throughput, 10^6 bytes per second (not for RSA rows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mb_per_s: Option<f64>,
-    /// Our operations per second (RSA rows).
+    /// Our operations per second (RSA, DSA and ElGamal rows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ops_per_s: Option<f64>,
     /// OpenSSL's throughput, with `--compare`.
@@ -108,7 +112,7 @@ pub fn plan(settings: &Settings) -> Result<Vec<(RowSpec, usize)>, BenchError> {
     }
     let mut plan = Vec::new();
     for row in rows {
-        if matches!(row.kind, Kind::Rsa { .. }) {
+        if row.per_operation() {
             plan.push((row, 32));
         } else {
             for &size in &settings.sizes {
@@ -132,12 +136,12 @@ pub fn measure(row: &RowSpec, size: usize, settings: &Settings) -> Result<Row, B
     let budget = Duration::from_secs_f64(settings.seconds);
     let mut op = row.prepare(size)?;
     let per_second = time(budget, &mut *op)?;
-    let is_rsa = matches!(row.kind, Kind::Rsa { .. });
+    let per_op = row.per_operation();
     let mut out = Row {
         name: row.name(),
         bytes: size,
-        mb_per_s: (!is_rsa).then(|| per_second * size as f64 / 1e6),
-        ops_per_s: is_rsa.then_some(per_second),
+        mb_per_s: (!per_op).then(|| per_second * size as f64 / 1e6),
+        ops_per_s: per_op.then_some(per_second),
         openssl_mb_per_s: None,
         openssl_ops_per_s: None,
         openssl_note: None,
@@ -295,6 +299,10 @@ mod tests {
             "rsa3072-verify",
             "rsa4096-encrypt",
             "rsa2048-decrypt",
+            "elg2048-encrypt",
+            "elg2048-decrypt",
+            "dsa2048-sign",
+            "dsa2048-verify",
             "deflate-compress",
             "zlib-decompress",
             "bzip2-compress",

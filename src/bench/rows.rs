@@ -8,6 +8,8 @@ use crate::core::CoreError;
 use crate::core::cipher::{BlockCipher, CipherAlgorithm, new_cipher};
 use crate::core::compress::{Budget, CompressWriter, CompressionAlgorithm, DecompressWriter, compress};
 use crate::core::digest::{HashAlgorithm, Hasher, digest};
+use crate::core::dsa::DsaPrivateKey;
+use crate::core::elgamal::ElGamalPrivateKey;
 use crate::core::mode::GcmKey;
 use crate::core::rand::{Rng, SeededRng};
 use crate::core::rsa::{EncryptionPadding, RsaPrivateKey, SignaturePadding};
@@ -36,6 +38,19 @@ pub enum RsaOp {
     Decrypt,
 }
 
+/// DSA and ElGamal operations measured (2048-bit keys, as gpg makes them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegacyOp {
+    /// ElGamal encryption of a 35-byte OpenPGP session-key block (cipher octet, AES-256 key, checksum).
+    ElGamalEncrypt,
+    /// Its decryption (the session-key path: implicit rejection included).
+    ElGamalDecrypt,
+    /// A DSA signature over a SHA-256 digest (RFC 6979 nonce).
+    DsaSign,
+    /// Its verification.
+    DsaVerify,
+}
+
 /// What a row measures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -57,6 +72,8 @@ pub enum Kind {
         /// Operation.
         op: RsaOp,
     },
+    /// A DSA or ElGamal operation.
+    Legacy(LegacyOp),
     /// A compressor.
     Compression {
         /// Which one.
@@ -103,6 +120,9 @@ pub fn all_rows() -> Vec<RowSpec> {
             rows.push(RowSpec { kind: Kind::Rsa { bits, op } });
         }
     }
+    for op in [LegacyOp::ElGamalEncrypt, LegacyOp::ElGamalDecrypt, LegacyOp::DsaSign, LegacyOp::DsaVerify] {
+        rows.push(RowSpec { kind: Kind::Legacy(op) });
+    }
     for alg in CompressionAlgorithm::ALL {
         for decompress in [false, true] {
             rows.push(RowSpec { kind: Kind::Compression { alg, decompress } });
@@ -125,6 +145,41 @@ fn rsa_key(bits: usize) -> Result<Arc<RsaPrivateKey>, CoreError> {
     let k = Arc::new(RsaPrivateKey::generate(bits)?);
     keys.push(Arc::clone(&k));
     Ok(k)
+}
+
+/// The operation of a DSA or ElGamal row, on the fixed keys of [`super::legacy_keys`].
+fn legacy_op(op: LegacyOp, mut rng: SeededRng) -> Result<Op, CoreError> {
+    use super::legacy_keys::{DSA_2048, ELGAMAL_2048, bytes};
+    Ok(match op {
+        LegacyOp::ElGamalEncrypt | LegacyOp::ElGamalDecrypt => {
+            let [p, g, y, x] = ELGAMAL_2048.map(bytes);
+            let key = ElGamalPrivateKey::from_components(&p, &g, &y, &x)?;
+            let block = rng.bytes(35)?;
+            let ct = key.public().encrypt(&block, &mut rng)?;
+            if op == LegacyOp::ElGamalEncrypt {
+                Box::new(move || key.public().encrypt(&block, &mut rng).map(|_| ()))
+            } else {
+                Box::new(move || key.decrypt_session_key(&ct.c1, &ct.c2, 35).map(|_| ()))
+            }
+        }
+        LegacyOp::DsaSign | LegacyOp::DsaVerify => {
+            let [p, q, g, x, y] = DSA_2048.map(bytes);
+            let key = DsaPrivateKey::from_components(&p, &q, &g, &y, &x)?;
+            // A different digest each time, as real signing has (RFC 6979 makes the nonce from it).
+            let mut counter = 0u64;
+            let d = digest(HashAlgorithm::Sha256, b"bench");
+            let sig = key.sign(HashAlgorithm::Sha256, d.as_bytes())?;
+            if op == LegacyOp::DsaSign {
+                Box::new(move || {
+                    counter += 1;
+                    let d = digest(HashAlgorithm::Sha256, &counter.to_le_bytes());
+                    key.sign(HashAlgorithm::Sha256, d.as_bytes()).map(|_| ())
+                })
+            } else {
+                Box::new(move || key.public().verify(d.as_bytes(), &sig.r, &sig.s))
+            }
+        }
+    })
 }
 
 /// Mail-like text for the compressors (they are meaningless on random bytes).
@@ -178,10 +233,23 @@ impl RowSpec {
                 };
                 format!("rsa{bits}-{o}")
             }
+            Kind::Legacy(op) => match op {
+                LegacyOp::ElGamalEncrypt => "elg2048-encrypt",
+                LegacyOp::ElGamalDecrypt => "elg2048-decrypt",
+                LegacyOp::DsaSign => "dsa2048-sign",
+                LegacyOp::DsaVerify => "dsa2048-verify",
+            }
+            .to_string(),
             Kind::Compression { alg, decompress } => {
                 format!("{}-{}", alg.name(), if *decompress { "decompress" } else { "compress" })
             }
         }
+    }
+
+    /// True for the public-key rows, measured in operations per second on one small input (a digest or a
+    /// session key) rather than in bytes per second at each buffer size.
+    pub fn per_operation(&self) -> bool {
+        matches!(self.kind, Kind::Rsa { .. } | Kind::Legacy(_))
     }
 
     /// The `openssl speed` query for the same work, where OpenSSL has one.
@@ -207,7 +275,7 @@ impl RowSpec {
             }
             Kind::Digest(h) => Some(Query::Digest { evp: h.name().to_string() }),
             Kind::Rsa { bits, op: RsaOp::Sign | RsaOp::Verify } => Some(Query::Rsa { bits: *bits as u32 }),
-            Kind::Rsa { .. } | Kind::Compression { .. } => None,
+            Kind::Rsa { .. } | Kind::Legacy(_) | Kind::Compression { .. } => None,
         }
     }
 
@@ -274,6 +342,7 @@ impl RowSpec {
                     RsaOp::Decrypt => Box::new(move || key.decrypt(EncryptionPadding::Pkcs1v15, &ct).map(|_| ())),
                 }
             }
+            Kind::Legacy(op) => legacy_op(op, rng)?,
             Kind::Compression { alg, decompress: false } => {
                 let data = text(size);
                 let mut out = Vec::with_capacity(size + 1024);

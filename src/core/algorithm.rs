@@ -119,6 +119,8 @@ registry! {
     Rsa => { "rsa", "RSA (PKCS #1 v1.5)", PublicKey, Some(1), Some("1.2.840.113549.1.1.1"), (512, 8192), None, None, Modern },
     RsaPss => { "rsa-pss", "RSASSA-PSS", PublicKey, None, Some("1.2.840.113549.1.1.10"), (1024, 8192), None, None, Modern },
     RsaOaep => { "rsa-oaep", "RSAES-OAEP", PublicKey, None, Some("1.2.840.113549.1.1.7"), (1024, 8192), None, None, Modern },
+    Dsa => { "dsa", "DSA (FIPS 186)", PublicKey, Some(17), Some("1.2.840.10040.4.1"), (512, 8192), None, None, Modern },
+    ElGamal => { "elgamal", "ElGamal (encrypt only)", PublicKey, Some(16), None, (512, 8192), None, None, Modern },
     Deflate => { "deflate", "ZIP (raw deflate, RFC 1951)", Compression, Some(1), None, (0, 0), None, None, Modern },
     Zlib => { "zlib", "ZLIB (RFC 1950)", Compression, Some(2), Some("1.2.840.113549.1.9.16.3.8"), (0, 0), None, None, Modern },
     Bzip2 => { "bzip2", "BZip2", Compression, Some(3), None, (0, 0), None, None, Modern },

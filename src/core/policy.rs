@@ -11,8 +11,9 @@
 //! | legacy (3DES, IDEA, CAST5, SHA-1) | only when named by the user; labelled weak | yes, labelled weak |
 //! | broken (DES, MD2, MD5) | only when named *and* broken algorithms are explicitly allowed; weak | yes, weak |
 //!
-//! RSA keys: below 2048 bits are weak; below 1024 bits, encryption to them and signing with them are
-//! refused unless broken algorithms are explicitly allowed; keys under 2048 bits are never generated.
+//! RSA, DSA and ElGamal keys: below 2048 bits are weak; below 1024 bits, encryption to them and signing
+//! with them are refused unless broken algorithms are explicitly allowed; keys under 2048 bits are never
+//! generated (sealpost generates RSA of 2048 bits and more, and no DSA or ElGamal keys at all).
 //! Encryption without integrity protection (OpenPGP without MDC, CBC without a signature) is refused on
 //! consumption unless explicitly allowed, and labelled weak when it is.
 
@@ -60,8 +61,8 @@ impl Usage {
     }
 }
 
-/// Why a result is weak. Serialised as a short string: the algorithm name (`md5`, `3des`), `rsa-<bits>` for
-/// a short key, `no-integrity` for unauthenticated encryption.
+/// Why a result is weak. Serialised as a short string: the algorithm name (`md5`, `3des`), `rsa-<bits>`,
+/// `dsa-<bits>` or `elgamal-<bits>` for a short key, `no-integrity` for unauthenticated encryption.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Weakness {
@@ -69,6 +70,8 @@ pub enum Weakness {
     Algorithm(Algorithm),
     /// An RSA key shorter than 2048 bits.
     ShortRsaKey(usize),
+    /// A DSA or ElGamal key (its p) shorter than 2048 bits: `dsa-1024`, `elgamal-1024`.
+    ShortKey(Algorithm, usize),
     /// Encryption without integrity protection.
     NoIntegrity,
 }
@@ -78,6 +81,7 @@ impl fmt::Display for Weakness {
         match self {
             Weakness::Algorithm(alg) => f.write_str(alg.name()),
             Weakness::ShortRsaKey(bits) => write!(f, "rsa-{bits}"),
+            Weakness::ShortKey(alg, bits) => write!(f, "{}-{bits}", alg.name()),
             Weakness::NoIntegrity => f.write_str("no-integrity"),
         }
     }
@@ -163,6 +167,33 @@ impl Policy {
         Ok(Acceptance { weak })
     }
 
+    /// Checks the size of a public key for a use: RSA as [`check_rsa`](Self::check_rsa); DSA and ElGamal
+    /// (the size of p) with the same limits, labelled `dsa-<bits>` / `elgamal-<bits>`. Other algorithms
+    /// (elliptic curves) have no size limit here.
+    pub fn check_key(&self, alg: Algorithm, bits: usize, usage: Usage) -> Result<Acceptance, CoreError> {
+        match alg {
+            Algorithm::Rsa | Algorithm::RsaPss | Algorithm::RsaOaep => self.check_rsa(bits, usage),
+            Algorithm::Dsa | Algorithm::ElGamal => {
+                if bits >= self.weak_rsa_below {
+                    return Ok(Acceptance::default());
+                }
+                if usage.produces() && bits < self.refuse_rsa_below && !self.allow_broken {
+                    return Err(CoreError::PolicyRefused {
+                        algorithm: format!("{}-{bits}", alg.name()),
+                        usage: usage.name(),
+                        reason: format!(
+                            "{} keys under {} bits are within reach of discrete-logarithm computations",
+                            alg.info().display,
+                            self.refuse_rsa_below
+                        ),
+                    });
+                }
+                Ok(Acceptance { weak: vec![Weakness::ShortKey(alg, bits)] })
+            }
+            _ => Ok(Acceptance::default()),
+        }
+    }
+
     /// Checks decrypted data that had no integrity protection.
     pub fn check_unauthenticated(&self) -> Result<Acceptance, CoreError> {
         if self.allow_unauthenticated {
@@ -215,6 +246,24 @@ mod tests {
         assert!(p.check_rsa(512, Usage::Encrypt).is_err());
         assert!(p.check_rsa(512, Usage::Decrypt).is_ok());
         assert_eq!(Weakness::ShortRsaKey(512).to_string(), "rsa-512");
+    }
+
+    #[test]
+    fn dsa_and_elgamal_sizes() {
+        let p = Policy::default();
+        for alg in [Algorithm::Dsa, Algorithm::ElGamal] {
+            assert!(p.check_key(alg, 2048, Usage::Sign).unwrap().is_strong());
+            assert!(p.check_key(alg, 3072, Usage::Decrypt).unwrap().is_strong());
+            for usage in [Usage::Verify, Usage::Decrypt, Usage::Sign, Usage::Encrypt] {
+                assert_eq!(p.check_key(alg, 1024, usage).unwrap().weak, vec![Weakness::ShortKey(alg, 1024)]);
+            }
+            assert!(p.check_key(alg, 768, Usage::Decrypt).is_ok());
+            let err = p.check_key(alg, 768, Usage::Encrypt).unwrap_err();
+            assert!(err.is_verdict());
+        }
+        assert_eq!(Weakness::ShortKey(Algorithm::Dsa, 1024).to_string(), "dsa-1024");
+        assert_eq!(Weakness::ShortKey(Algorithm::ElGamal, 1024).to_string(), "elgamal-1024");
+        assert_eq!(p.check_key(Algorithm::Rsa, 1024, Usage::Verify).unwrap().weak, vec![Weakness::ShortRsaKey(1024)]);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::seipd::{Candidate, Container, SeipdReader};
 use super::verify::{self, Helper, SEQUOIA_BUFFER};
 use super::{PgpError, from_sequoia};
 use crate::core::compress::Budget;
-use crate::core::policy::Policy;
+use crate::core::policy::{Policy, Usage, Weakness};
 use crate::core::verdict::{Format, Integrity, Verdict};
 
 /// Options for [`decrypt`].
@@ -117,8 +117,8 @@ struct SessionKeys {
     how: Vec<&'static str>,
     /// A session key was recovered for a cipher only sequoia implements (Blowfish, Twofish, Camellia).
     foreign: bool,
-    /// Why keys that match a recipient could not be used.
-    notes: Vec<String>,
+    /// Weak labels of the keys that opened a PKESK (an ElGamal or RSA key under 2048 bits).
+    weak: Vec<Weakness>,
 }
 
 /// Session keys we could recover, from every PKESK and SKESK we can open.
@@ -127,6 +127,7 @@ fn session_keys(
     skesks: &[SKESK],
     decryptors: &mut [KeyDecryptor],
     passwords: &[Password],
+    policy: &Policy,
 ) -> SessionKeys {
     let mut found = SessionKeys::default();
     let push =
@@ -145,13 +146,12 @@ fn session_keys(
             if !matches {
                 continue;
             }
-            match pkesk.decrypt(d.as_mut(), None) {
-                Some((Some(algo), sk)) => push(&mut found, algo, &sk, "public-key"),
-                Some((None, _)) => {}
-                None if !wildcard && is_elgamal(d.public().pk_algo()) => {
-                    found.notes.push(format!("the key {id} is ElGamal, which sealpost cannot decrypt yet (issue #10)"))
+            if let Some((Some(algo), sk)) = pkesk.decrypt(d.as_mut(), None) {
+                let (pk, bits) = (d.public().pk_algo(), d.public().mpis().bits());
+                if let Ok(a) = policy::check_key(policy, pk, bits, Usage::Decrypt) {
+                    found.weak.extend(a.weak);
                 }
-                None => {}
+                push(&mut found, algo, &sk, "public-key");
             }
         }
     }
@@ -163,14 +163,6 @@ fn session_keys(
         }
     }
     found
-}
-
-#[allow(deprecated)] // ElGamal's identifiers are deprecated in sequoia; naming it is the point here.
-fn is_elgamal(pk: openpgp::types::PublicKeyAlgorithm) -> bool {
-    matches!(
-        pk,
-        openpgp::types::PublicKeyAlgorithm::ElGamalEncrypt | openpgp::types::PublicKeyAlgorithm::ElGamalEncryptSign
-    )
 }
 
 /// Decrypts a message read from `input` with `keys` (and/or passwords), verifying inner signatures, and
@@ -232,29 +224,27 @@ pub fn decrypt(
     if container == Container::Sed && !opts.allow_unauthenticated {
         return Err(PgpError::Unauthenticated);
     }
-    let found = session_keys(&pkesks, &skesks, &mut decryptors, &opts.passwords);
+    let found = session_keys(&pkesks, &skesks, &mut decryptors, &opts.passwords, policy);
     if found.candidates.is_empty() && found.foreign && container == Container::SeipdV1 {
         // Blowfish, Twofish, Camellia: sequoia decrypts those, from the start of the message.
         drop(pp);
-        return decrypt_with_sequoia(rewind.replay()?, decryptors, opts, policy, sink, Integrity::Mdc);
+        let mut verdict = decrypt_with_sequoia(rewind.replay()?, decryptors, opts, policy, sink, Integrity::Mdc)?;
+        verdict.add_weak(found.weak);
+        return Ok(verdict.finish());
     }
     rewind.stop();
     if found.candidates.is_empty() {
         let ids: Vec<String> = pkesks.iter().filter_map(|p| p.recipient().map(|r| r.to_string())).collect();
-        let mut why = if found.foreign {
+        let why = if found.foreign {
             "the message uses a cipher sealpost does not implement for this packet type".to_string()
         } else if ids.is_empty() {
             "no key or password fits".to_string()
         } else {
             format!("encrypted to {}; none of the given keys or passwords fits", ids.join(", "))
         };
-        for n in &found.notes {
-            why.push_str("; ");
-            why.push_str(n);
-        }
         return Err(PgpError::CannotDecrypt(why));
     }
-    let (cands, how) = (found.candidates, found.how);
+    let (cands, how, key_weak) = (found.candidates, found.how, found.weak);
 
     // The ciphertext length the header states, if it states one (SEIPD bodies start with a version octet).
     let expected = match pp.header().length() {
@@ -275,6 +265,7 @@ pub fn decrypt(
     if let Some(sym) = policy::pgp_cipher(used) {
         verdict.add_weak(verify::cipher_weakness(policy, sym));
     }
+    verdict.add_weak(key_weak);
     match container {
         Container::SeipdV1 => verdict.integrity = Integrity::Mdc,
         Container::Sed => {

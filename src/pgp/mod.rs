@@ -1,11 +1,12 @@
 //! OpenPGP front end (RFC 9580, RFC 4880, PGP 2.x), over `sequoia-openpgp` for packets, keys and message
-//! structure, with the bulk work and every RSA private-key operation in [`crate::core`].
+//! structure, with the bulk work and every RSA, DSA and ElGamal private-key operation in [`crate::core`].
 //!
 //! Who does what:
 //! - sequoia parses and serializes packets, certificates, armor, signatures and the inner message grammar
 //!   (one-pass signatures, literal data, compressed data), and checks signatures over what it hashes;
-//! - the core signs and decrypts with RSA ([`crypto`] adapts `core::rsa` to sequoia's `Signer` and
-//!   `Decryptor`), and does the symmetric layer of SEIPD v1 and SED packets ([`seipd`]): CFB encryption with
+//! - the core signs and decrypts with RSA, signs with DSA and decrypts ElGamal ([`crypto`] adapts
+//!   `core::rsa`, `core::dsa` and `core::elgamal` to sequoia's `Signer` and `Decryptor`; ElGamal PKESKs are
+//!   encrypted by the core in [`encrypt`], which sequoia's RustCrypto back end cannot do), and does the symmetric layer of SEIPD v1 and SED packets ([`seipd`]): CFB encryption with
 //!   the core's ciphers (AES-NI AES, our own DES/CAST5/IDEA) and the MDC, which is where the time goes;
 //! - plaintext is collected in a [`crate::core::pipeline::Spool`] and released only after the MDC and the
 //!   signatures have been checked.

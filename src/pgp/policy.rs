@@ -7,7 +7,8 @@
 //! SED packets never reach sequoia's decryptor at all: [`super::decrypt`] handles them, and only when
 //! unauthenticated decryption is allowed.
 
-// sequoia marks IDEA, 3DES, CAST5 and the split RSA identifiers deprecated; reading them is this module's job.
+// sequoia marks IDEA, 3DES, CAST5, ElGamal and the split RSA identifiers deprecated; reading them is this
+// module's job.
 #![allow(deprecated)]
 
 use sequoia_openpgp::packet::Tag;
@@ -17,10 +18,12 @@ use sequoia_openpgp::types::{
     SymmetricAlgorithm as PgpSymmetric,
 };
 
+use crate::core::CoreError;
 use crate::core::algorithm::Algorithm;
 use crate::core::cipher::CipherAlgorithm;
 use crate::core::compress::CompressionAlgorithm;
 use crate::core::digest::HashAlgorithm;
+use crate::core::policy::{Acceptance, Policy, Usage};
 
 /// The sequoia policy sealpost parses and verifies with: everything sequoia implements is accepted, so that
 /// results on legacy messages can be reported and labelled by the core policy.
@@ -136,6 +139,38 @@ pub fn cipher_identity(s: PgpSymmetric) -> Option<Algorithm> {
 /// True for the RSA public-key algorithms (1, 2 and 3).
 pub fn is_rsa(pk: PublicKeyAlgorithm) -> bool {
     matches!(pk, PublicKeyAlgorithm::RSAEncryptSign | PublicKeyAlgorithm::RSAEncrypt | PublicKeyAlgorithm::RSASign)
+}
+
+/// True for the ElGamal public-key algorithms (16, and 20: the encrypt-or-sign form, decrypted only).
+pub fn is_elgamal(pk: PublicKeyAlgorithm) -> bool {
+    matches!(pk, PublicKeyAlgorithm::ElGamalEncrypt | PublicKeyAlgorithm::ElGamalEncryptSign)
+}
+
+/// The registry identity whose key-size limits apply to an OpenPGP public-key algorithm (RSA, DSA,
+/// ElGamal); `None` for the elliptic-curve algorithms, whose sizes are fixed by the curve.
+pub fn key_algorithm(pk: PublicKeyAlgorithm) -> Option<Algorithm> {
+    if is_rsa(pk) {
+        Some(Algorithm::Rsa)
+    } else if pk == PublicKeyAlgorithm::DSA {
+        Some(Algorithm::Dsa)
+    } else if is_elgamal(pk) {
+        Some(Algorithm::ElGamal)
+    } else {
+        None
+    }
+}
+
+/// The core policy's verdict on a key's size for a use (RSA, DSA, ElGamal; other keys pass unlabelled).
+pub fn check_key(
+    policy: &Policy,
+    pk: PublicKeyAlgorithm,
+    bits: Option<usize>,
+    usage: Usage,
+) -> Result<Acceptance, CoreError> {
+    match (key_algorithm(pk), bits) {
+        (Some(alg), Some(bits)) => policy.check_key(alg, bits, usage),
+        _ => Ok(Acceptance::default()),
+    }
 }
 
 /// Short lower-case name for the verdict.

@@ -46,14 +46,10 @@ pub fn sign(
     policy: &Policy,
 ) -> Result<(), PgpError> {
     policy.check(opts.hash.algorithm(), Usage::Sign, opts.hash_named)?;
-    for s in &signers {
-        if let Some(bits) = s.public().mpis().bits()
-            && super::policy::is_rsa(s.public().pk_algo())
-        {
-            policy.check_rsa(bits, Usage::Sign)?;
-        }
-    }
     let hash = pgp_hash(opts.hash).ok_or_else(|| PgpError::Unsupported(format!("{} signatures", opts.hash)))?;
+    for s in &signers {
+        super::crypto::check_signer(s.as_ref(), hash, policy)?;
+    }
     let mut signers = signers.into_iter();
     let first = signers.next().ok_or_else(|| PgpError::NoUsableKey("no signing key".into()))?;
 

@@ -121,9 +121,7 @@ impl Helper {
         {
             r.weak.extend(a.weak);
         }
-        if let (true, Some(b)) = (policy::is_rsa(pk), bits)
-            && let Ok(a) = self.policy.check_rsa(b, Usage::Verify)
-        {
+        if let Ok(a) = policy::check_key(&self.policy, pk, bits, Usage::Verify) {
             r.weak.extend(a.weak);
         }
     }

@@ -13,14 +13,13 @@
 //! AWS-LC is about 5x faster for private-key operations and constant-time. The `rsa` 0.10 path uses
 //! constant-time Montgomery exponentiation (`crypto-bigint`) with base blinding, which is the fix for the
 //! Marvin attack (RUSTSEC-2023-0071) in that crate; its PKCS #1 v1.5 *unpadding* is replaced here by our own
-//! branch-free decoder ([`eme`]). Both routes give the same answers; the tests check that on every
+//! branch-free decoder ([`super::eme`]). Both routes give the same answers; the tests check that on every
 //! operation.
 //!
 //! Padding randomness (PSS salts, PKCS #1 v1.5 and OAEP padding, blinding) always comes from the operating
 //! system: AWS-LC does not take an external generator.
 
 mod digest_info;
-mod eme;
 mod legacy_pem;
 mod raw;
 
@@ -46,6 +45,7 @@ pub use digest_info::prefix as digest_info_prefix;
 pub use legacy_pem::TraditionalPem;
 
 use super::digest::HashAlgorithm;
+use super::eme;
 use super::error::CoreError;
 
 /// Runs `$body` with `$d` bound to the RustCrypto digest type of `$hash`.

@@ -1,6 +1,6 @@
 //! The raw RSA private-key operation, `c^d mod n` without padding, in AWS-LC: for the session-key paths,
 //! which decode PKCS #1 v1.5 padding themselves without data-dependent branches (implicit rejection,
-//! [`super::eme`]).
+//! `core::eme`).
 //!
 //! Why `unsafe`: aws-lc-rs offers RSA decryption only together with its own padding check, whose success or
 //! failure the caller would then branch on; the raw operation is reachable only through `aws-lc-sys`.

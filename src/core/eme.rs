@@ -1,10 +1,15 @@
-//! EME-PKCS1-v1_5 decoding (RFC 8017 section 7.2.2 step 3) without branches on secret data.
+//! EME-PKCS1-v1_5 (RFC 8017 section 7.2, RFC 9580 section 5.1.3 for OpenPGP session keys): encoding, and
+//! decoding without branches on secret data.
 //!
-//! Used for the RustCrypto path, whose own decoder applies implicit rejection in a way we cannot combine
-//! with a protocol-fixed length, and for [`decode_or`], which the session-key decryption of every front end
-//! relies on.
+//! One decoder for every public-key algorithm whose session keys are PKCS #1 v1.5 padded: RSA
+//! ([`super::rsa`], on its RustCrypto path and for the implicit-rejection session-key decryption of every
+//! front end) and ElGamal ([`super::elgamal`], OpenPGP algorithm 16). The encoder is used where no library
+//! pads for us (ElGamal); RSA encryption pads inside AWS-LC or RustCrypto.
 
 use zeroize::Zeroizing;
+
+use super::error::CoreError;
+use super::rand::Rng;
 
 /// All ones when `a == b`, else zero.
 #[inline]
@@ -70,6 +75,35 @@ pub(super) fn decode_or(em: &[u8], len: usize, fallback: &[u8]) -> Zeroizing<Vec
     out
 }
 
+/// Encodes `msg` into a block of `k` bytes: `00 02 PS 00 msg`, where PS is at least 8 non-zero random
+/// bytes. Fails when `msg` does not fit.
+pub(super) fn encode(msg: &[u8], k: usize, rng: &mut dyn Rng) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    if msg.len() + 11 > k {
+        return Err(CoreError::malformed("PKCS #1 v1.5 message", format!("{} bytes do not fit {k}", msg.len())));
+    }
+    let ps_len = k - msg.len() - 3;
+    let mut em = Zeroizing::new(vec![0u8; k]);
+    em[1] = 2;
+    let mut ps = Zeroizing::new(vec![0u8; ps_len]);
+    rng.fill(&mut ps)?;
+    // Replace zero bytes with fresh random ones until none is left (each byte is zero with probability
+    // 1/256, so this takes a round or two).
+    let mut spare = [0u8; 64];
+    while ps.contains(&0) {
+        rng.fill(&mut spare)?;
+        let mut fresh = spare.iter().copied().filter(|&b| b != 0);
+        for b in ps.iter_mut().filter(|b| **b == 0) {
+            match fresh.next() {
+                Some(f) => *b = f,
+                None => break,
+            }
+        }
+    }
+    em[2..2 + ps_len].copy_from_slice(&ps);
+    em[k - msg.len()..].copy_from_slice(msg);
+    Ok(em)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +143,20 @@ mod tests {
         let empty = em(61, b"", 64);
         assert_eq!(decode(&empty).unwrap().len(), 0);
         assert!(decode(&[0, 2, 1]).is_none());
+    }
+
+    #[test]
+    fn encode_round_trips_and_pads_without_zeros() {
+        let mut rng = crate::core::rand::SeededRng::new(b"eme");
+        for len in [0usize, 1, 19, 35, 53] {
+            let msg: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let em = encode(&msg, 64, &mut rng).unwrap();
+            assert_eq!(em.len(), 64);
+            assert_eq!(&em[..2], &[0, 2]);
+            assert!(em[2..64 - len - 1].iter().all(|&b| b != 0), "padding holds a zero");
+            assert_eq!(em[64 - len - 1], 0);
+            assert_eq!(&decode(&em).unwrap()[..], &msg[..]);
+        }
+        assert!(encode(&[1u8; 54], 64, &mut rng).is_err(), "no room for 8 bytes of padding");
     }
 }
