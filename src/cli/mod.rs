@@ -6,6 +6,8 @@ pub mod args;
 mod bench;
 mod demo;
 mod files;
+mod keystore;
+mod mail;
 mod pem;
 mod pgp;
 mod smime;
@@ -57,9 +59,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             args::key::KeyType::Pgp => pgp::generate_cmd(&g),
             args::key::KeyType::X509 => x509::generate_cmd(&g),
         },
-        Command::Key(KeyCommand::Import(_)) => not_yet("key import", 6),
-        Command::Key(KeyCommand::List(_)) => not_yet("key list", 6),
-        Command::Key(KeyCommand::Export(_)) => not_yet("key export", 6),
+        Command::Key(KeyCommand::Import(a)) => keystore::import_cmd(cli.keystore.as_deref(), &a),
+        Command::Key(KeyCommand::List(a)) => keystore::list_cmd(cli.keystore.as_deref(), &a),
+        Command::Key(KeyCommand::Export(a)) => keystore::export_cmd(cli.keystore.as_deref(), &a),
         Command::Pgp(cmd) => match cmd {
             PgpCommand::Sign(a) => pgp::sign_cmd(&a),
             PgpCommand::Verify(a) => pgp::verify_cmd(&a),
@@ -85,11 +87,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             PemCommand::Show(a) => pem::show_cmd(&a),
         },
         Command::Mail(cmd) => match cmd {
-            MailCommand::Sign(_) => not_yet("mail sign", 6),
-            MailCommand::Encrypt(_) => not_yet("mail encrypt", 6),
-            MailCommand::SignEncrypt(_) => not_yet("mail sign-encrypt", 6),
-            MailCommand::Verify(_) => not_yet("mail verify", 6),
-            MailCommand::Decrypt(_) => not_yet("mail decrypt", 6),
+            MailCommand::Sign(a) => mail::sign_cmd(cli.keystore.as_deref(), &a),
+            MailCommand::Encrypt(a) => mail::encrypt_cmd(cli.keystore.as_deref(), &a),
+            MailCommand::SignEncrypt(a) => mail::sign_encrypt_cmd(cli.keystore.as_deref(), &a),
+            MailCommand::Verify(a) => mail::verify_cmd(cli.keystore.as_deref(), &a),
+            MailCommand::Decrypt(a) => mail::decrypt_cmd(cli.keystore.as_deref(), &a),
             MailCommand::Receipt(_) => not_yet("mail receipt", 12),
         },
         Command::Filter(cmd) => match cmd {
@@ -120,8 +122,18 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
         if let Some(pem) = cause.downcast_ref::<crate::pem::PemError>() {
             return if pem.is_verdict() { 1 } else { 2 };
         }
+        if let Some(m) = cause.downcast_ref::<crate::mail::MailError>() {
+            return if m.is_verdict() { 1 } else { 2 };
+        }
+        if let Some(m) = cause.downcast_ref::<crate::mime::MimeError>() {
+            let _ = m;
+            return 2;
+        }
         if let Some(x509) = cause.downcast_ref::<crate::x509::X509Error>() {
             return if x509.is_verdict() { 1 } else { 2 };
+        }
+        if let Some(ks) = cause.downcast_ref::<crate::keystore::KeystoreError>() {
+            return if ks.is_verdict() { 1 } else { 2 };
         }
     }
     2

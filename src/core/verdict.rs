@@ -170,6 +170,13 @@ pub struct Verdict {
     /// Remarks worth showing (e.g. "originator key taken from the message itself").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Which MIME part the signatures cover (set by the mail layer): `whole`, or a part path like `2.1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// How the good signers' addresses compare with From (set by the mail layer): `match`, `mismatch`,
+    /// `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 impl Verdict {
@@ -186,6 +193,8 @@ impl Verdict {
             failure: None,
             partial: false,
             notes: Vec::new(),
+            part: None,
+            from: None,
         }
     }
 

@@ -9,15 +9,15 @@ use super::{Io, VerdictOut};
 /// Whole RFC 5322 messages.
 #[derive(Debug, Subcommand)]
 pub enum MailCommand {
-    /// Sign a message: PGP/MIME, S/MIME multipart/signed, or PEM (not implemented yet: issue #6).
+    /// Sign a message: PGP/MIME, S/MIME multipart/signed, or PEM.
     Sign(MailSign),
-    /// Encrypt a message (not implemented yet: issue #6).
+    /// Encrypt a message (the Subject obscured, the real one inside, RFC 9788).
     Encrypt(MailEncrypt),
-    /// Sign, then encrypt a message (not implemented yet: issue #6).
+    /// Sign, then encrypt a message.
     SignEncrypt(MailSignEncrypt),
-    /// Verify a message and add the verification header (not implemented yet: issue #6).
+    /// Verify a message and add the verification header.
     Verify(MailVerify),
-    /// Decrypt and verify a message and add the verification header (not implemented yet: issue #6).
+    /// Decrypt and verify a message and add the verification header.
     Decrypt(MailDecrypt),
     /// Answer a message that requests an RFC 2634 signed receipt (not implemented yet: issue #12).
     Receipt(MailReceipt),
@@ -57,6 +57,9 @@ pub struct CertArgs {
     /// Trusted CA certificates (S/MIME, PEM).
     #[arg(long, value_name = "CA")]
     pub ca: Vec<PathBuf>,
+    /// The authserv-id written in the verification header (default: this host's name).
+    #[arg(long, value_name = "NAME")]
+    pub authserv_id: Option<String>,
 }
 
 /// `mail sign`.
@@ -127,6 +130,9 @@ pub struct MailDecrypt {
     /// Passphrase file for encrypted keys.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// The certificate of an RSA --key (S/MIME, PEM).
+    #[arg(long, value_name = "CERT")]
+    pub own_cert: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
     pub certs: CertArgs,

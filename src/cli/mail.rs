@@ -1,0 +1,380 @@
+//! `sealpost mail sign|encrypt|sign-encrypt|verify|decrypt`: key and certificate files read and sorted by
+//! kind (OpenPGP or X.509), then [`crate::mail`] does the work.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use der::Decode;
+
+use super::VerdictFailure;
+use super::args::mail::{CertArgs, MailDecrypt, MailEncrypt, MailFormat, MailSign, MailSignEncrypt, MailVerify};
+use super::files::{self as io, Output};
+use crate::core::policy::Policy;
+use crate::core::rand::SystemRng;
+use crate::keystore::Keystore;
+use crate::mail::keys::X509Identity;
+use crate::mail::open::{OpenOptions, open};
+use crate::mail::result_header::address;
+use crate::mail::{MailKeys, pem_mail, pgp_mime, smime_mime};
+use crate::pgp::keys::{SecretKeys, read_certs};
+use crate::x509::encoding::certificate_ders;
+
+/// The addresses in the message's header fields `names` (From; To, Cc), lower case.
+fn addresses(raw: &[u8], names: &[&str]) -> anyhow::Result<Vec<String>> {
+    let root = crate::mime::parse(raw)?;
+    let mut out = Vec::new();
+    for name in names {
+        for field in root.fields(raw, name) {
+            let text = String::from_utf8_lossy(field).replace(['\r', '\n'], " ");
+            let value = text.split_once(':').map(|(_, v)| v).unwrap_or("");
+            // Split on commas outside quotes and angle brackets.
+            let (mut depth, mut quoted, mut start) = (0i32, false, 0);
+            let bytes: Vec<char> = value.chars().collect();
+            for (i, c) in bytes.iter().enumerate() {
+                match c {
+                    '"' => quoted = !quoted,
+                    '<' if !quoted => depth += 1,
+                    '>' if !quoted => depth -= 1,
+                    ',' if !quoted && depth == 0 => {
+                        out.extend(address(&bytes[start..i].iter().collect::<String>()));
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            out.extend(address(&bytes[start..].iter().collect::<String>()));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The sender's secret key from the keystore, for `format`.
+fn keystore_signer(
+    ks: &Keystore,
+    from: &str,
+    format: MailFormat,
+    pass: Option<&Path>,
+    keys: &mut MailKeys,
+) -> anyhow::Result<()> {
+    let passphrase = pass.map(io::read_passphrase).transpose()?;
+    match format {
+        MailFormat::Pgp => {
+            let found = ks.pgp_secret_for(from)?;
+            let first = found.first().with_context(|| format!("the keystore has no OpenPGP secret key for {from}"))?;
+            let pw = passphrase.as_ref().map(|p| sequoia_openpgp::crypto::Password::from(&p[..]));
+            let sk = SecretKeys::read(&[first.bytes()], pw).context("reading the secret key from the keystore")?;
+            keys.pgp_certs.extend(sk.certs().iter().cloned());
+            keys.pgp_secret = Some(sk);
+        }
+        MailFormat::Smime | MailFormat::Pem => {
+            let found = ks.x509_secret_for(from)?;
+            let (cert, secret) =
+                found.into_iter().next().with_context(|| format!("the keystore has no X.509 key for {from}"))?;
+            let key = secret.rsa_key(passphrase.as_deref().map(|p| &p[..]))?;
+            keys.x509_identities.push(X509Identity { cert: cert.inner().clone(), key });
+        }
+    }
+    Ok(())
+}
+
+/// Every recipient's certificate from the keystore; a recipient without one is an error naming them.
+fn keystore_recipients(ks: &Keystore, to: &[String], format: MailFormat, keys: &mut MailKeys) -> anyhow::Result<()> {
+    if to.is_empty() {
+        bail!("the message has no To or Cc address, and no --recipient was given");
+    }
+    let mut missing = Vec::new();
+    for addr in to {
+        let found = match format {
+            MailFormat::Pgp => {
+                let c = ks.pgp_certs_for(addr)?;
+                let n = c.len();
+                keys.pgp_certs.extend(c);
+                n
+            }
+            MailFormat::Smime | MailFormat::Pem => {
+                let c = ks.x509_certs_for(addr)?;
+                let n = c.len();
+                keys.x509_certs.extend(c.into_iter().map(|c| c.inner().clone()));
+                n
+            }
+        };
+        if found == 0 {
+            missing.push(addr.clone());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(crate::mail::MailError::NoKey(format!(
+            "no certificate in the keystore for {} (import one with `sealpost key import`)",
+            missing.join(", ")
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// True when a file holds OpenPGP data (armored, or a binary packet with the new or old format bit).
+fn is_openpgp(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    if text.contains("-----BEGIN PGP ") {
+        return true;
+    }
+    !text.contains("-----BEGIN") && bytes.first().is_some_and(|b| b & 0x80 != 0 && *b != 0x30)
+}
+
+/// Certificates of either kind from files.
+fn add_certs(paths: &[PathBuf], keys: &mut MailKeys) -> anyhow::Result<()> {
+    for p in paths {
+        let bytes = io::read_small(p, "certificate")?;
+        if is_openpgp(&bytes) {
+            keys.pgp_certs.extend(read_certs(&bytes).with_context(|| format!("reading {}", p.display()))?);
+        } else {
+            for der in certificate_ders(&bytes).with_context(|| format!("reading {}", p.display()))? {
+                keys.x509_certs
+                    .push(x509_cert::Certificate::from_der(&der).with_context(|| format!("reading {}", p.display()))?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn x509_file(path: &Path) -> anyhow::Result<Vec<x509_cert::Certificate>> {
+    let bytes = io::read_small(path, "certificate")?;
+    certificate_ders(&bytes)
+        .with_context(|| format!("reading {}", path.display()))?
+        .iter()
+        .map(|d| x509_cert::Certificate::from_der(d).with_context(|| format!("reading {}", path.display())))
+        .collect()
+}
+
+/// A secret key of either kind; an RSA key needs its certificate (`cert`).
+fn add_secret(path: &Path, cert: Option<&Path>, pass: Option<&Path>, keys: &mut MailKeys) -> anyhow::Result<()> {
+    let bytes = io::read_secret(path, "secret key file")?;
+    if is_openpgp(&bytes) {
+        let pw = match pass {
+            Some(p) => Some(sequoia_openpgp::crypto::Password::from(&io::read_passphrase(p)?[..])),
+            None => None,
+        };
+        let sk = SecretKeys::read(&[&bytes[..]], pw).context("reading the secret key")?;
+        keys.pgp_certs.extend(sk.certs().iter().cloned());
+        keys.pgp_secret = Some(sk);
+        return Ok(());
+    }
+    let cert = cert.with_context(|| format!("{} is an RSA key: give its certificate with --cert", path.display()))?;
+    let key = io::rsa_private_key(path, "private key", pass)?;
+    let cert = x509_file(cert)?.into_iter().next().context("no certificate in the --cert file")?;
+    keys.x509_identities.push(X509Identity { cert, key });
+    Ok(())
+}
+
+fn read_message(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    io::input(path)?
+        .take(crate::mime::entity::MAX_MESSAGE as u64 + 1)
+        .read_to_end(&mut raw)
+        .context("reading the message")?;
+    Ok(raw)
+}
+
+fn write(out: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut o = Output::open(out, false)?;
+    o.writer().write_all(bytes)?;
+    o.commit()
+}
+
+fn signing_keys(
+    args: &super::args::mail::SigningKeyArgs,
+    keystore: Option<&Path>,
+    raw: &[u8],
+    format: MailFormat,
+) -> anyhow::Result<MailKeys> {
+    let mut keys = MailKeys::default();
+    match args.key.as_deref() {
+        Some(key) => add_secret(key, args.cert.as_deref(), args.passphrase_file.as_deref(), &mut keys)?,
+        None => {
+            let from = addresses(raw, &["from"])?;
+            let from = from.first().context("no --key, and the message has no From address to look one up by")?;
+            let ks = Keystore::open(keystore)?;
+            keystore_signer(&ks, from, format, args.passphrase_file.as_deref(), &mut keys)?;
+        }
+    }
+    Ok(keys)
+}
+
+fn recipients(
+    paths: &[PathBuf],
+    keystore: Option<&Path>,
+    raw: &[u8],
+    format: MailFormat,
+    keys: &mut MailKeys,
+) -> anyhow::Result<()> {
+    if paths.is_empty() {
+        let ks = Keystore::open(keystore)?;
+        let to = addresses(raw, &["to", "cc"])?;
+        return keystore_recipients(&ks, &to, format, keys);
+    }
+    add_certs(paths, keys)
+}
+
+fn seal(format: MailFormat, raw: &[u8], keys: &MailKeys, sign: bool) -> anyhow::Result<Vec<u8>> {
+    let policy = Policy::default();
+    let mut rng = SystemRng;
+    Ok(match format {
+        MailFormat::Pgp => {
+            let signer = if sign { keys.pgp_secret.as_ref() } else { None };
+            if sign && signer.is_none() {
+                bail!("PGP/MIME signing needs an OpenPGP secret key");
+            }
+            let recipients: Vec<_> = keys.pgp_certs.iter().filter(|c| !is_signer(c, keys)).cloned().collect();
+            pgp_mime::encrypt(raw, recipients, signer, &policy, &mut rng)?
+        }
+        MailFormat::Smime => {
+            let signer = if sign { keys.x509_identities.first() } else { None };
+            if sign && signer.is_none() {
+                bail!("S/MIME signing needs an RSA key and its certificate (--key, --cert)");
+            }
+            smime_mime::encrypt(raw, &keys.x509_certs, signer, &policy, &mut rng)?
+        }
+        MailFormat::Pem => {
+            let me = keys.x509_identities.first().context("PEM messages are always signed: give --key and --cert")?;
+            pem_mail::encrypt(raw, me, &keys.x509_certs, &mut rng)?
+        }
+    })
+}
+
+/// A certificate that came with the signing key (not a recipient unless also given as one).
+fn is_signer(cert: &sequoia_openpgp::Cert, keys: &MailKeys) -> bool {
+    keys.pgp_secret.as_ref().is_some_and(|s| s.certs().iter().any(|c| c.fingerprint() == cert.fingerprint()))
+}
+
+pub(super) fn sign_cmd(keystore: Option<&Path>, args: &MailSign) -> anyhow::Result<()> {
+    let raw = read_message(args.io.input.as_deref())?;
+    let keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
+    let policy = Policy::default();
+    let out = match args.format {
+        MailFormat::Pgp => {
+            let sk = keys.pgp_secret.as_ref().context("PGP/MIME signing needs an OpenPGP secret key")?;
+            pgp_mime::sign(&raw, sk, &policy, &mut SystemRng)?
+        }
+        MailFormat::Smime => {
+            let me = keys.x509_identities.first().context("S/MIME signing needs an RSA key and its certificate")?;
+            smime_mime::sign(&raw, me, &policy, &mut SystemRng)?
+        }
+        MailFormat::Pem => {
+            let me = keys.x509_identities.first().context("PEM signing needs an RSA key and its certificate")?;
+            pem_mail::sign(&raw, me)?
+        }
+    };
+    write(args.io.output.as_deref(), &out)
+}
+
+pub(super) fn encrypt_cmd(keystore: Option<&Path>, args: &MailEncrypt) -> anyhow::Result<()> {
+    if matches!(args.format, MailFormat::Pem) {
+        bail!("PEM messages are always signed (RFC 1421): use `mail sign-encrypt --format pem`");
+    }
+    let raw = read_message(args.io.input.as_deref())?;
+    let mut keys = MailKeys::default();
+    recipients(&args.recipient, keystore, &raw, args.format, &mut keys)?;
+    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, false)?)
+}
+
+pub(super) fn sign_encrypt_cmd(keystore: Option<&Path>, args: &MailSignEncrypt) -> anyhow::Result<()> {
+    let raw = read_message(args.io.input.as_deref())?;
+    let mut keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
+    recipients(&args.recipient, keystore, &raw, args.format, &mut keys)?;
+    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, true)?)
+}
+
+fn authserv_id(given: Option<&str>) -> String {
+    if let Some(g) = given {
+        return g.to_string();
+    }
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .unwrap_or_else(|| "sealpost".into())
+}
+
+/// Reads, opens and writes the message with the verification header, whatever the verdict (the header says
+/// what it is; decrypted content is released only after its integrity held, which decryption enforces).
+/// `verify` fails (exit 1) unless the whole message is signed and the signature good; `decrypt` fails on a
+/// bad or unknown signature, and accepts an encrypted message that is not signed.
+/// Opens and writes the message with the verification header, whatever the verdict (the header says what
+/// it is; decrypted content is released only after its integrity held, which decryption enforces). `verify`
+/// fails (exit 1) unless the whole message is signed and the signature good; `decrypt` fails on a bad or
+/// unknown signature, and accepts an encrypted message that is not signed.
+fn read_and_report(
+    keys: &MailKeys,
+    certs: &CertArgs,
+    verdict_json: Option<&Path>,
+    raw: &[u8],
+    out: Option<&Path>,
+    need_signature: bool,
+) -> anyhow::Result<()> {
+    let id = authserv_id(certs.authserv_id.as_deref());
+    let opened = open(raw, keys, &OpenOptions { authserv_id: &id, policy: &Policy::default() })?;
+    io::report_verdict(&opened.verdict, verdict_json)?;
+    write(out, &opened.message)?;
+    use crate::core::verdict::Status;
+    let failed = match opened.verdict.status {
+        Status::Pass | Status::PassWeak => false,
+        Status::NoSignature | Status::PartiallySigned => need_signature,
+        _ => true,
+    };
+    if failed {
+        return Err(VerdictFailure(format!("the message is {}", opened.verdict.status)).into());
+    }
+    Ok(())
+}
+
+/// Certificates and CAs given; without `--cert`, the sender's certificates from the keystore (when there is
+/// one: verifying needs no keystore).
+fn verify_keys(certs: &CertArgs, keystore: Option<&Path>, raw: &[u8]) -> anyhow::Result<MailKeys> {
+    let mut keys = MailKeys::default();
+    add_certs(&certs.certs, &mut keys)?;
+    for p in &certs.ca {
+        keys.anchors.extend(x509_file(p)?);
+    }
+    if certs.certs.is_empty()
+        && let Ok(ks) = Keystore::open(keystore)
+    {
+        for from in addresses(raw, &["from"]).unwrap_or_default() {
+            keys.pgp_certs.extend(ks.pgp_certs_for(&from).unwrap_or_default());
+            keys.x509_certs.extend(ks.x509_certs_for(&from).unwrap_or_default().into_iter().map(|c| c.inner().clone()));
+        }
+    }
+    Ok(keys)
+}
+
+pub(super) fn verify_cmd(keystore: Option<&Path>, args: &MailVerify) -> anyhow::Result<()> {
+    let raw = read_message(args.io.input.as_deref())?;
+    let keys = verify_keys(&args.certs, keystore, &raw)?;
+    read_and_report(&keys, &args.certs, args.verdict.verdict_json.as_deref(), &raw, args.io.output.as_deref(), true)
+}
+
+pub(super) fn decrypt_cmd(keystore: Option<&Path>, args: &MailDecrypt) -> anyhow::Result<()> {
+    let raw = read_message(args.io.input.as_deref())?;
+    let mut keys = verify_keys(&args.certs, keystore, &raw)?;
+    if args.key.is_empty() {
+        // The recipients' own secret keys from the keystore, of both kinds.
+        let ks = Keystore::open(keystore)?;
+        let pass = args.passphrase_file.as_deref();
+        for addr in addresses(&raw, &["to", "cc"])? {
+            let _ = keystore_signer(&ks, &addr, MailFormat::Pgp, pass, &mut keys);
+            let _ = keystore_signer(&ks, &addr, MailFormat::Smime, pass, &mut keys);
+        }
+        if keys.pgp_secret.is_none() && keys.x509_identities.is_empty() {
+            return Err(crate::mail::MailError::NoKey(
+                "no --key, and the keystore has no secret key for the message's To or Cc addresses".into(),
+            )
+            .into());
+        }
+    }
+    for k in &args.key {
+        add_secret(k, args.own_cert.as_deref(), args.passphrase_file.as_deref(), &mut keys)?;
+    }
+    read_and_report(&keys, &args.certs, args.verdict.verdict_json.as_deref(), &raw, args.io.output.as_deref(), false)
+}

@@ -1,0 +1,264 @@
+//! Reading a received message: find its cryptographic envelope, verify and decrypt it, and write the
+//! message with the verification header.
+//!
+//! Only the envelope counts (SECURITY-CASES B3): the contiguous signed and encrypted layers from the root of
+//! the message down (PGP/MIME, S/MIME, inline PGP or PEM in a single text body). A message whose root is not
+//! such a layer is unsigned as a whole; a signed part found inside it is verified and reported as covering
+//! only that part (`partially-signed`, with the part's number), and an encrypted part inside it is not
+//! decrypted, so that decrypted text is never shown merged with parts an attacker could have added around
+//! it (SECURITY-CASES A2, EFAIL direct exfiltration).
+
+use super::compose::{outer_fields, restore};
+use super::keys::MailKeys;
+use super::result_header::{self, FromMatch};
+use super::{MailError, pem_mail, pgp_mime, smime_mime};
+use crate::core::policy::Policy;
+use crate::core::verdict::{Format, SignerStatus, Verdict};
+use crate::mime::{Node, body, build, parse};
+use crate::pem::Trust;
+
+/// Most nested envelopes (e.g. signed inside encrypted inside signed) opened.
+const MAX_LAYERS: usize = 4;
+
+/// How to open.
+pub struct OpenOptions<'a> {
+    /// The authserv-id in our header (the host's name).
+    pub authserv_id: &'a str,
+    /// The policy.
+    pub policy: &'a Policy,
+}
+
+/// The result: the verdict and the message to hand on.
+#[derive(Debug)]
+pub struct Opened {
+    /// The verdict (with `part` and `from` set).
+    pub verdict: Verdict,
+    /// The message: decrypted if it was encrypted, spoofed verification headers removed, ours first.
+    pub message: Vec<u8>,
+}
+
+/// One layer opened: its verdict, and the entity inside when the layer wraps one (encryption, signed-data,
+/// inline PGP, PEM); `None` for `multipart/signed`, whose content is left where it is.
+struct Layer {
+    verdict: Verdict,
+    inner: Option<Vec<u8>>,
+}
+
+/// Opens `raw`: verifies and decrypts its envelope with `keys`.
+pub fn open(raw: &[u8], keys: &MailKeys, opts: &OpenOptions<'_>) -> Result<Opened, MailError> {
+    let root = parse(raw)?;
+    let outer = outer_fields(raw, &root);
+    let (mut verdict, message) = match envelope(raw, &root, keys, opts.policy, 0) {
+        // The envelope could not be opened (a malformed signature, no key, a failed integrity check): the
+        // message goes on as it came, with a failing verdict that says why.
+        Err(e) => {
+            let mut v = Verdict::new(format_of(raw, &root));
+            v.failure = Some(e.to_string());
+            v.part = Some("whole".into());
+            (v.finish(), raw.to_vec())
+        }
+        Ok(Some(layer)) => {
+            let mut v = layer.verdict;
+            v.part = Some("whole".into());
+            let message = match layer.inner {
+                Some(entity) => restore(&outer, &entity)?,
+                None => raw.to_vec(),
+            };
+            (v, message)
+        }
+        Ok(None) => (inner_parts(raw, &root, keys, opts.policy)?, raw.to_vec()),
+    };
+    // From as the reader sees it: after decryption, the protected one.
+    let shown = parse(&message)?;
+    let from = shown.field_value(&message, "from");
+    let matched = from_match(&verdict, from.as_deref(), keys);
+    verdict.from = Some(matched.name().to_string());
+    if matched == FromMatch::Mismatch {
+        verdict.notes.push(format!(
+            "the signer is not the sender: no good signer has the From address {}",
+            from.as_deref().and_then(result_header::address).unwrap_or_default()
+        ));
+    }
+    let message = result_header::stamp(&message, opts.authserv_id, &verdict, matched)?;
+    Ok(Opened { verdict, message })
+}
+
+/// The format a root part would be in, for the verdict of an envelope that could not be opened.
+fn format_of(raw: &[u8], root: &Node) -> Format {
+    if smime_mime::is_signed(root) || smime_mime::is_pkcs7_mime(root) {
+        Format::Smime
+    } else if root.is("text/plain") && pem_mail::is_pem(&raw[root.body.clone()]) {
+        Format::Pem
+    } else {
+        Format::Pgp
+    }
+}
+
+/// The good signers' addresses against From: S/MIME and PEM signers carry theirs; for OpenPGP signers
+/// every user ID of the certificate with the signer's fingerprint counts.
+fn from_match(v: &Verdict, from: Option<&str>, keys: &MailKeys) -> FromMatch {
+    let addresses: Vec<Vec<String>> = v
+        .signers
+        .iter()
+        .filter(|s| s.status == SignerStatus::Good)
+        .map(|s| {
+            let mut a: Vec<String> = s.email.iter().map(|e| e.to_ascii_lowercase()).collect();
+            if v.format == Format::Pgp {
+                let fpr = s.id.split_whitespace().next().unwrap_or("");
+                for cert in keys.pgp_certs.iter().filter(|c| !fpr.is_empty() && c.fingerprint().to_hex() == fpr) {
+                    for uid in cert.userids() {
+                        if let Ok(Some(e)) = uid.userid().email_normalized() {
+                            a.push(e);
+                        }
+                    }
+                }
+            }
+            if a.is_empty()
+                && let Some(e) = result_header::address(&s.id)
+            {
+                a.push(e);
+            }
+            a
+        })
+        .collect();
+    result_header::from_match(from, &addresses)
+}
+
+/// Opens the envelope at `node`, if it is one, and the envelopes directly inside it.
+fn envelope(
+    raw: &[u8],
+    node: &Node,
+    keys: &MailKeys,
+    policy: &Policy,
+    depth: usize,
+) -> Result<Option<Layer>, MailError> {
+    if depth >= MAX_LAYERS {
+        return Ok(None);
+    }
+    let layer = if pgp_mime::is_signed(node) {
+        Layer { verdict: pgp_mime::verify_signed(raw, node, keys.pgp_certs.clone(), policy)?, inner: None }
+    } else if smime_mime::is_signed(node) {
+        let v = smime_mime::verify_signed(raw, node, &keys.x509_certs, &keys.anchors, policy)?;
+        Layer { verdict: v, inner: None }
+    } else if pgp_mime::is_encrypted(node) {
+        let secret = keys.pgp_secret.as_ref().ok_or_else(|| {
+            MailError::NoKey("the message is OpenPGP-encrypted: give a secret key to decrypt it".into())
+        })?;
+        let (v, inner) = pgp_mime::decrypt_encrypted(raw, node, secret, keys.pgp_certs.clone(), policy)?;
+        Layer { verdict: v, inner: Some(inner) }
+    } else if smime_mime::is_pkcs7_mime(node) {
+        let o = smime_mime::open_pkcs7(raw, node, &keys.x509_identities, &keys.x509_certs, &keys.anchors, policy)?;
+        Layer { verdict: o.verdict, inner: Some(o.entity) }
+    } else if node.is("text/plain") && node.children.is_empty() {
+        let text = body::decoded(raw, node)?;
+        if let Some((_, block)) = pgp_mime::inline_block(&text) {
+            let (mut v, recovered) =
+                pgp_mime::read_inline(&text[block.clone()], keys.pgp_secret.as_ref(), keys.pgp_certs.clone(), policy)?;
+            let outside = text[..block.start].iter().chain(&text[block.end..]).any(|b| !b.is_ascii_whitespace());
+            if outside {
+                v.partial = true;
+                v.notes.push("text outside the OpenPGP armor is not covered by the signature".into());
+            }
+            let mut entity = build::field("Content-Type", "text/plain; charset=utf-8");
+            entity.extend_from_slice(b"\r\n");
+            entity.extend_from_slice(&recovered);
+            Layer { verdict: v.finish(), inner: Some(entity) }
+        } else if pem_mail::is_pem(&text) {
+            let trust = Trust {
+                certs: keys
+                    .x509_certs
+                    .iter()
+                    .map(|c| crate::x509::Certificate::from_x509(c.clone()))
+                    .collect::<Result<_, _>>()?,
+                anchors: keys
+                    .anchors
+                    .iter()
+                    .map(|c| crate::x509::Certificate::from_x509(c.clone()))
+                    .collect::<Result<_, _>>()?,
+            };
+            let (v, entity) = pem_mail::read(&text, &keys.x509_identities, &trust, policy)?;
+            Layer { verdict: v, inner: Some(entity) }
+        } else {
+            return Ok(None);
+        }
+    } else {
+        return Ok(None);
+    };
+    // An envelope inside this one (signed inside encrypted, or the reverse).
+    let inner_node = match &layer.inner {
+        Some(entity) => Some((parse(entity)?, entity.clone())),
+        None => None,
+    };
+    if let Some((n, entity)) = inner_node
+        && let Some(deeper) = envelope(&entity, &n, keys, policy, depth + 1)?
+    {
+        let mut v = layer.verdict;
+        v.signers.extend(deeper.verdict.signers);
+        v.notes.extend(deeper.verdict.notes);
+        v.add_weak(deeper.verdict.weak);
+        v.partial |= deeper.verdict.partial;
+        if deeper.verdict.failure.is_some() {
+            v.failure = deeper.verdict.failure;
+        }
+        v.encrypted |= deeper.verdict.encrypted;
+        if v.format != deeper.verdict.format {
+            v.notes.push("the inner layer is in another format".into());
+        }
+        let inner = Some(deeper.inner.unwrap_or(entity));
+        return Ok(Some(Layer { verdict: v.finish(), inner }));
+    }
+    Ok(Some(layer))
+}
+
+/// No envelope at the root: the first signed part inside is verified and reported as partial; encrypted
+/// parts are left alone and noted.
+fn inner_parts(raw: &[u8], root: &Node, keys: &MailKeys, policy: &Policy) -> Result<Verdict, MailError> {
+    let mut verdict: Option<Verdict> = None;
+    let mut notes = Vec::new();
+    for (path, node) in numbered(root) {
+        if path.is_empty() {
+            continue;
+        }
+        let encrypted = pgp_mime::is_encrypted(node) || smime_mime::is_pkcs7_mime(node);
+        if encrypted {
+            notes.push(format!(
+                "part {path} is encrypted inside a message that is not: it was not decrypted, so that its text is \
+                 never shown together with parts anyone could have added"
+            ));
+            continue;
+        }
+        if verdict.is_none() && (pgp_mime::is_signed(node) || smime_mime::is_signed(node)) {
+            let mut v = if pgp_mime::is_signed(node) {
+                pgp_mime::verify_signed(raw, node, keys.pgp_certs.clone(), policy)?
+            } else {
+                smime_mime::verify_signed(raw, node, &keys.x509_certs, &keys.anchors, policy)?
+            };
+            v.partial = true;
+            v.part = Some(path.clone());
+            v.notes.push(format!("only part {path} is signed; the rest of the message is not"));
+            verdict = Some(v.finish());
+        }
+    }
+    let mut v = verdict.unwrap_or_else(|| {
+        let mut v = Verdict::new(Format::Pgp);
+        v.part = Some("none".into());
+        v
+    });
+    v.notes.extend(notes);
+    Ok(v.finish())
+}
+
+/// Every node with its part number (IMAP style: `1`, `2.1`; the root is the empty string).
+fn numbered(root: &Node) -> Vec<(String, &Node)> {
+    let mut out = vec![(String::new(), root)];
+    let mut i = 0;
+    while i < out.len() {
+        let (path, node) = (out[i].0.clone(), out[i].1);
+        for (k, c) in node.children.iter().enumerate() {
+            let p = if path.is_empty() { format!("{}", k + 1) } else { format!("{path}.{}", k + 1) };
+            out.push((p, c));
+        }
+        i += 1;
+    }
+    out
+}
