@@ -201,15 +201,13 @@ pub fn inline_block(text: &[u8]) -> Option<(Inline, std::ops::Range<usize>)> {
         }
         None
     };
-    let (kind, start, end_marker): (Inline, usize, &[u8]) = match (
-        find(b"-----BEGIN PGP SIGNED MESSAGE-----", 0),
-        find(b"-----BEGIN PGP MESSAGE-----", 0),
-    ) {
-        (Some(c), Some(m)) if m < c => (Inline::Message, m, b"-----END PGP MESSAGE-----"),
-        (Some(c), _) => (Inline::Cleartext, c, b"-----END PGP SIGNATURE-----"),
-        (None, Some(m)) => (Inline::Message, m, b"-----END PGP MESSAGE-----"),
-        (None, None) => return None,
-    };
+    let (kind, start, end_marker): (Inline, usize, &[u8]) =
+        match (find(b"-----BEGIN PGP SIGNED MESSAGE-----", 0), find(b"-----BEGIN PGP MESSAGE-----", 0)) {
+            (Some(c), Some(m)) if m < c => (Inline::Message, m, b"-----END PGP MESSAGE-----"),
+            (Some(c), _) => (Inline::Cleartext, c, b"-----END PGP SIGNATURE-----"),
+            (None, Some(m)) => (Inline::Message, m, b"-----END PGP MESSAGE-----"),
+            (None, None) => return None,
+        };
     let end = find(end_marker, start)?;
     let line_end = text[end..].iter().position(|b| *b == b'\n').map(|i| end + i + 1).unwrap_or(text.len());
     Some((kind, start..line_end))
