@@ -23,8 +23,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::gpg::Gpg;
 use common::{peer, pseudo_random, run_ok, scratch};
 use serde_json::Value;
 
@@ -410,89 +410,19 @@ fn our_keys() -> &'static [Key] {
 // ---------------------------------------------------------------------------------------------------------
 // GnuPG.
 
-/// A gpg home directory of its own (mode 0700); its agent is stopped and the directory removed when it goes
-/// out of scope.
-struct Gpg {
-    bin: PathBuf,
-    home: PathBuf,
-}
-
-impl Gpg {
-    /// The home lives under the system temporary directory with a short name, not in the scratch directory:
-    /// gpg-agent's socket path (`$GNUPGHOME/S.gpg-agent.browser`) must fit in 107 bytes.
-    fn new(bin: &Path) -> Gpg {
-        static HOMES: AtomicUsize = AtomicUsize::new(0);
-        let n = HOMES.fetch_add(1, Ordering::Relaxed);
-        let home = std::env::temp_dir().join(format!("sealpost-gpg-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&home);
-        fs::create_dir_all(&home).unwrap();
-        fs::set_permissions(&home, Permissions::from_mode(0o700)).unwrap();
-        Gpg { bin: bin.to_path_buf(), home }
+/// `gpg -d` with the status lines and a packet trace (`-vv`) in the returned text; checks that gpg
+/// decrypted, with an MDC, under `cipher_id` when given.
+fn gpg_decrypt(gpg: &Gpg, msg: &Path, plain: &Path, cipher_id: Option<u8>) -> String {
+    let out = run_ok(gpg.cmd().args(["--status-fd", "2", "-vv", "-d", "-o"]).arg(plain).arg(msg));
+    let text = both(&out);
+    assert!(text.contains("[GNUPG:] DECRYPTION_OKAY"), "gpg did not report DECRYPTION_OKAY:\n{text}");
+    assert!(text.contains("[GNUPG:] GOODMDC"), "gpg did not report GOODMDC:\n{text}");
+    if let Some(id) = cipher_id {
+        let info = text.lines().find(|l| l.starts_with("[GNUPG:] DECRYPTION_INFO")).unwrap_or_default();
+        let algo = info.split_whitespace().nth(3);
+        assert_eq!(algo, Some(id.to_string().as_str()), "gpg's DECRYPTION_INFO {info:?}: cipher id");
     }
-
-    /// gpg, non-interactive, trusting every key (these are fresh test keys), with the empty passphrase that
-    /// opens the unprotected test keys.
-    fn cmd(&self) -> Command {
-        let mut cmd = self.cmd_without_passphrase();
-        cmd.args(["--passphrase", ""]);
-        cmd
-    }
-
-    fn cmd_without_passphrase(&self) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.env("GNUPGHOME", &self.home).args([
-            "--batch",
-            "--yes",
-            "--no-tty",
-            "--pinentry-mode",
-            "loopback",
-            "--no-symkey-cache",
-            "--trust-model",
-            "always",
-        ]);
-        cmd
-    }
-
-    fn import(&self, files: &[&Path]) {
-        run_ok(self.cmd().arg("--import").args(files));
-    }
-
-    /// The fingerprint of the primary key with this address.
-    fn fingerprint(&self, email: &str) -> String {
-        let out = run_ok(self.cmd().args(["--with-colons", "--list-keys", email]));
-        let listing = String::from_utf8_lossy(&out.stdout).into_owned();
-        listing
-            .lines()
-            .find(|l| l.starts_with("fpr:"))
-            .and_then(|l| l.split(':').nth(9))
-            .unwrap_or_else(|| panic!("no fingerprint for {email} in\n{listing}"))
-            .to_string()
-    }
-
-    /// `gpg -d` with the status lines and a packet trace (`-vv`) in the returned text; checks that gpg
-    /// decrypted, with an MDC, under `cipher_id` when given.
-    fn decrypt(&self, msg: &Path, plain: &Path, cipher_id: Option<u8>) -> String {
-        let out = run_ok(self.cmd().args(["--status-fd", "2", "-vv", "-d", "-o"]).arg(plain).arg(msg));
-        let text = both(&out);
-        assert!(text.contains("[GNUPG:] DECRYPTION_OKAY"), "gpg did not report DECRYPTION_OKAY:\n{text}");
-        assert!(text.contains("[GNUPG:] GOODMDC"), "gpg did not report GOODMDC:\n{text}");
-        if let Some(id) = cipher_id {
-            let info = text.lines().find(|l| l.starts_with("[GNUPG:] DECRYPTION_INFO")).unwrap_or_default();
-            let algo = info.split_whitespace().nth(3);
-            assert_eq!(algo, Some(id.to_string().as_str()), "gpg's DECRYPTION_INFO {info:?}: cipher id");
-        }
-        text
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new(self.bin.with_file_name("gpgconf"))
-            .env("GNUPGHOME", &self.home)
-            .args(["--kill", "all"])
-            .output();
-        let _ = fs::remove_dir_all(&self.home);
-    }
+    text
 }
 
 /// In gpg's status lines, the `VALIDSIG` hash algorithm id (RFC 9580: 2 SHA-1, 8 SHA-256, 10 SHA-512).
@@ -609,7 +539,7 @@ fn we_encrypt_every_cipher_and_compression_gpg_decrypts() {
                     assert!(head.starts_with(b"-----BEGIN PGP MESSAGE-----"), "{label}: --armor output is not armored");
                 }
                 let out = dir.join(format!("{label}.gpg.out"));
-                let trace = gpg.decrypt(&msg, &out, Some(c.id));
+                let trace = gpg_decrypt(&gpg, &msg, &out, Some(c.id));
                 if z.id == 0 {
                     assert!(!trace.contains(":compressed packet:"), "{label}: gpg saw a compressed packet:\n{trace}");
                 } else {
@@ -675,7 +605,7 @@ fn gpg_sizes_and_streams_both_ways() {
                 expect_exit(cmd.args(["--armor", "-o"]).arg(&msg).arg(&plain), 0);
             }
             let out = dir.join(format!("{label}.out"));
-            gpg.decrypt(&msg, &out, Some(9));
+            gpg_decrypt(&gpg, &msg, &out, Some(9));
             assert_same_file(&out, &plain, &label);
         });
     }
@@ -720,7 +650,7 @@ fn gpg_sizes_and_streams_both_ways() {
             0,
         );
         let out = dir.join("two.gpg.out");
-        let trace = gpg.decrypt(&ours, &out, None);
+        let trace = gpg_decrypt(&gpg, &ours, &out, None);
         assert_eq!(trace.matches("[GNUPG:] ENC_TO ").count(), 2, "gpg should see two recipients:\n{trace}");
         assert_same_file(&out, &plain, "two recipients");
         decrypt_and_check(&dir, "two-ours-alice", &ours, &plain, alice, None);
@@ -958,7 +888,7 @@ fn sign_and_encrypt_with_gpg_both_ways() {
                     0,
                 );
                 let out = dir.join(format!("{label}.out"));
-                let trace = gpg.decrypt(&msg, &out, Some(9));
+                let trace = gpg_decrypt(&gpg, &msg, &out, Some(9));
                 assert!(trace.contains("Good signature"), "{label}: gpg did not say Good signature:\n{trace}");
                 assert!(trace.contains("[GNUPG:] GOODSIG "), "{label}: no GOODSIG:\n{trace}");
                 assert_same_file(&out, &plain, &label);
@@ -1080,7 +1010,7 @@ fn password_messages_with_gpg_both_ways() {
             0,
         );
         let out = dir.join("both.key.out");
-        gpg.decrypt(&msg, &out, Some(9));
+        gpg_decrypt(&gpg, &msg, &out, Some(9));
         assert_same_file(&out, &plain, "password and key, by key");
         let out = dir.join("both.password.out");
         let json = dir.join("both.json");

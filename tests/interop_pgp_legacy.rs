@@ -18,8 +18,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::gpg::Gpg;
 use common::{peer, pseudo_random, run_ok, scratch};
 use serde_json::Value;
 
@@ -89,63 +89,6 @@ fn assert_dsa_signer(v: &Value, key: &Key, status: &str) {
 
 // ---------------------------------------------------------------------------------------------------------
 // gpg homes and keys.
-
-/// A gpg home directory of its own (mode 0700, short path for gpg-agent's socket); its agent is stopped
-/// and the directory removed when it goes out of scope.
-struct Gpg {
-    bin: PathBuf,
-    home: PathBuf,
-}
-
-impl Gpg {
-    fn new(bin: &Path) -> Gpg {
-        static HOMES: AtomicUsize = AtomicUsize::new(0);
-        let n = HOMES.fetch_add(1, Ordering::Relaxed);
-        let home = std::env::temp_dir().join(format!("sealpost-gpgl-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&home);
-        fs::create_dir_all(&home).unwrap();
-        fs::set_permissions(&home, Permissions::from_mode(0o700)).unwrap();
-        Gpg { bin: bin.to_path_buf(), home }
-    }
-
-    /// gpg, non-interactive, trusting every key, with the empty passphrase of the test keys.
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.env("GNUPGHOME", &self.home).args([
-            "--batch",
-            "--yes",
-            "--no-tty",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--trust-model",
-            "always",
-        ]);
-        cmd
-    }
-
-    fn fingerprint(&self, email: &str) -> String {
-        let listing = String::from_utf8_lossy(&run_ok(self.cmd().args(["--with-colons", "--list-keys", email])).stdout)
-            .into_owned();
-        listing
-            .lines()
-            .find(|l| l.starts_with("fpr:"))
-            .and_then(|l| l.split(':').nth(9))
-            .unwrap_or_else(|| panic!("no fingerprint for {email} in\n{listing}"))
-            .to_string()
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new(self.bin.with_file_name("gpgconf"))
-            .env("GNUPGHOME", &self.home)
-            .args(["--kill", "all"])
-            .output();
-        let _ = fs::remove_dir_all(&self.home);
-    }
-}
 
 /// A gpg-made DSA primary key with an ElGamal subkey, exported to files.
 struct Key {

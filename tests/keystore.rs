@@ -11,8 +11,8 @@ use std::fs::{self, Permissions};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::gpg::Gpg;
 use common::{peer, run_ok, scratch};
 use sealpost::keystore::{Keystore, SecretKind};
 use serde_json::Value;
@@ -108,77 +108,6 @@ fn generate(dir: &Path, kind: &str, name: &str, uid: &str) -> (PathBuf, PathBuf)
 
 // ---------------------------------------------------------------------------------------------------------
 // GnuPG.
-
-/// A gpg home of its own (mode 0700) under the system temporary directory (gpg-agent's socket path must be
-/// short); its agent is stopped and the directory removed at the end.
-struct Gpg {
-    bin: PathBuf,
-    home: PathBuf,
-}
-
-impl Gpg {
-    fn new(bin: &Path) -> Gpg {
-        static HOMES: AtomicUsize = AtomicUsize::new(0);
-        let n = HOMES.fetch_add(1, Ordering::Relaxed);
-        let home = std::env::temp_dir().join(format!("sealpost-ks-gpg-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&home);
-        fs::create_dir_all(&home).unwrap();
-        fs::set_permissions(&home, Permissions::from_mode(0o700)).unwrap();
-        Gpg { bin: bin.to_path_buf(), home }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.env("GNUPGHOME", &self.home).args([
-            "--batch",
-            "--yes",
-            "--no-tty",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--trust-model",
-            "always",
-        ]);
-        cmd
-    }
-
-    /// The fingerprints of the primary keys gpg holds (of those with a secret key, when `secret`).
-    fn keys(&self, secret: bool) -> Vec<String> {
-        let what = if secret { "--list-secret-keys" } else { "--list-keys" };
-        let out = run_ok(self.cmd().args(["--with-colons", what]));
-        let text = stdout(&out);
-        let mut fprs = Vec::new();
-        let mut want_fpr = false;
-        for line in text.lines() {
-            if line.starts_with("pub:") || line.starts_with("sec:") {
-                want_fpr = true;
-            } else if line.starts_with("sub:") || line.starts_with("ssb:") {
-                want_fpr = false;
-            } else if want_fpr && line.starts_with("fpr:") {
-                fprs.push(line.split(':').nth(9).unwrap().to_string());
-                want_fpr = false;
-            }
-        }
-        fprs
-    }
-
-    fn fingerprint(&self, email: &str) -> String {
-        let out = run_ok(self.cmd().args(["--with-colons", "--list-keys", email]));
-        let text = stdout(&out);
-        text.lines().find(|l| l.starts_with("fpr:")).and_then(|l| l.split(':').nth(9)).unwrap().to_string()
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new(self.bin.with_file_name("gpgconf"))
-            .env("GNUPGHOME", &self.home)
-            .args(["--kill", "all"])
-            .output();
-        let _ = fs::remove_dir_all(&self.home);
-    }
-}
 
 #[test]
 fn gpg_keys_import_list_and_export_back_to_gpg() {

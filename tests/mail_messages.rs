@@ -541,3 +541,178 @@ fn mail_commands_use_the_keystore() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("carol@example.com"));
 }
+
+/// More of SECURITY-CASES A2, B2, B3 and B4: a signed message attached as message/rfc822 does not sign the
+/// outer one; a multipart/signed without its closing boundary fails; an encrypted part inside an attached
+/// message is not decrypted and the header says `encrypted=partial`; a display name that looks like an
+/// address, a second From address, and an outer From that differs from the signed one are mismatches; a
+/// user ID with a line break cannot add a header.
+#[test]
+fn attached_messages_cut_boundaries_and_from_tricks() {
+    const TEST: &str = "attached_messages_cut_boundaries_and_from_tricks";
+    let Some((_gpg, dir, [acert, akey, bcert, bkey])) = gpg_setup(TEST) else { return };
+    let p = |n: &str| dir.join(n);
+    let json = p("v.json");
+    run_ok(
+        sealpost()
+            .args(["mail", "sign", "--format", "pgp", "--key"])
+            .arg(&akey)
+            .arg("-o")
+            .arg(p("signed.eml"))
+            .arg(p("letter.eml")),
+    );
+    run_ok(
+        sealpost()
+            .args(["mail", "encrypt", "--format", "pgp", "--recipient"])
+            .arg(&bcert)
+            .arg("-o")
+            .arg(p("enc.eml"))
+            .arg(p("letter.eml")),
+    );
+    let signed = std::fs::read_to_string(p("signed.eml")).unwrap();
+    let verify = |name: &str, text: &str| -> (Option<i32>, serde_json::Value, String) {
+        std::fs::write(p(name), text).unwrap();
+        let o = run(sealpost()
+            .args(["mail", "verify", "--authserv-id", "mx.test", "--cert"])
+            .arg(&acert)
+            .arg("--verdict-json")
+            .arg(&json)
+            .arg(p(name)));
+        (o.status.code(), verdict(&json), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+
+    // The signed message forwarded as an attachment.
+    let forwarded = format!(
+        "From: Mallory <m@evil.example>\r\nSubject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"f\"\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--f\r\nContent-Type: message/rfc822\r\n\r\n{signed}\r\n--f--\r\n"
+    );
+    let (code, v, _) = verify("forwarded.eml", &forwarded);
+    assert_eq!((code, v["status"].as_str()), (Some(1), Some("no-signature")), "{v}");
+
+    // Cut before the closing boundary.
+    let cut = &signed[..signed.rfind("--\r\n").unwrap()];
+    let (code, v, out) = verify("cut.eml", cut);
+    assert_eq!((code, v["status"].as_str()), (Some(1), Some("fail")), "{v}");
+    assert!(v["failure"].to_string().contains("closing boundary") && out.contains("status=fail"));
+
+    // An encrypted message attached: left encrypted, reported as partial encryption.
+    let enc = std::fs::read_to_string(p("enc.eml")).unwrap();
+    let attached = format!(
+        "From: Alice <alice@example.org>\r\nSubject: att\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"f\"\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nhere\r\n--f\r\nContent-Type: message/rfc822\r\n\r\n{enc}\r\n--f--\r\n"
+    );
+    std::fs::write(p("attached.eml"), &attached).unwrap();
+    let o = run(sealpost()
+        .args(["mail", "decrypt", "--authserv-id", "mx.test", "--key"])
+        .arg(&bkey)
+        .arg("--verdict-json")
+        .arg(&json)
+        .arg(p("attached.eml")));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("encrypted=partial") && !out.contains("From there we walk"), "{out}");
+    assert_eq!(verdict(&json)["partially_encrypted"], true);
+
+    // From tricks on a good signature by Alice.
+    for (label, from) in [
+        ("display name", "\"alice@example.org\" <m@evil.example>"),
+        ("two addresses", "alice@example.org, m@evil.example"),
+    ] {
+        let (_, v, out) =
+            verify("from.eml", &signed.replacen("From: Alice <alice@example.org>", &format!("From: {from}"), 1));
+        assert_eq!(v["from"], "mismatch", "{label}: {v}");
+        assert!(out.contains("from=mismatch"), "{label}");
+    }
+    // Case and IDN variants of the signer's own address still match.
+    let (_, v, _) =
+        verify("case.eml", &signed.replacen("From: Alice <alice@example.org>", "From: Alice <ALICE@Example.ORG>", 1));
+    assert_eq!(v["from"], "match", "{v}");
+
+    // A key whose user ID has a line break in it: no header can come of it.
+    let uid = "Eve\r\nX-Verified: pass <eve@example.org>";
+    let generated = run(sealpost().args(["key", "generate", "--type", "pgp", "--uid", uid, "--output"]).arg(p("eve")));
+    if generated.status.success() {
+        run_ok(
+            sealpost()
+                .args(["mail", "sign", "--format", "pgp", "--key"])
+                .arg(p("eve.key"))
+                .arg("-o")
+                .arg(p("eve.eml"))
+                .arg(p("letter.eml")),
+        );
+        let o = run(sealpost().args(["mail", "verify", "--cert"]).arg(p("eve.cert")).arg(p("eve.eml")));
+        let out = String::from_utf8_lossy(&o.stdout);
+        let header = &out[..out.find("\r\n\r\n").unwrap()];
+        assert!(!header.lines().any(|l| l.starts_with("X-Verified")), "{header}");
+    } else {
+        // Refusing such a user ID outright is as good.
+        assert_eq!(generated.status.code(), Some(2));
+    }
+}
+
+/// PEM mail: MIC-CLEAR and ENCRYPTED RFC 1421 messages in a text body around the canonical entity; the
+/// entity (and the protected Subject) come back on verification and decryption.
+#[test]
+fn pem_mail_round_trips() {
+    let dir = scratch("pem_mail_round_trips");
+    let p = |n: &str| dir.join(n);
+    for who in ["alice", "bob"] {
+        run_ok(
+            sealpost()
+                .args(["key", "generate", "--type", "x509", "--uid", &format!("{who} <{who}@example.org>"), "--output"])
+                .arg(p(who)),
+        );
+    }
+    std::fs::write(p("letter.eml"), LETTER.replace("bob@example.net", "bob@example.org")).unwrap();
+    let json = p("v.json");
+    run_ok(
+        sealpost()
+            .args(["mail", "sign", "--format", "pem", "--key"])
+            .arg(p("alice.key"))
+            .arg("--cert")
+            .arg(p("alice.cert"))
+            .arg("-o")
+            .arg(p("s.eml"))
+            .arg(p("letter.eml")),
+    );
+    let s = std::fs::read_to_string(p("s.eml")).unwrap();
+    assert!(s.contains("-----BEGIN PRIVACY-ENHANCED MESSAGE-----\r\nProc-Type: 4,MIC-CLEAR"), "{s}");
+    let o = run_ok(
+        sealpost()
+            .args(["mail", "verify", "--cert"])
+            .arg(p("alice.cert"))
+            .arg("--verdict-json")
+            .arg(&json)
+            .arg(p("s.eml")),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("caf=C3=A9") && out.contains("Content-Type: text/plain; charset=utf-8"), "{out}");
+    let v = verdict(&json);
+    assert_eq!((v["format"].as_str(), v["status"].as_str()), (Some("pem"), Some("pass-weak")), "{v}");
+    run_ok(
+        sealpost()
+            .args(["mail", "sign-encrypt", "--format", "pem", "--key"])
+            .arg(p("alice.key"))
+            .arg("--cert")
+            .arg(p("alice.cert"))
+            .arg("--recipient")
+            .arg(p("bob.cert"))
+            .arg("-o")
+            .arg(p("e.eml"))
+            .arg(p("letter.eml")),
+    );
+    let e = std::fs::read_to_string(p("e.eml")).unwrap();
+    assert!(e.contains("Proc-Type: 4,ENCRYPTED") && e.contains("Subject: [...]") && !e.contains("the plan"));
+    let o = run_ok(
+        sealpost()
+            .args(["mail", "decrypt", "--key"])
+            .arg(p("bob.key"))
+            .arg("--own-cert")
+            .arg(p("bob.cert"))
+            .arg("--cert")
+            .arg(p("alice.cert"))
+            .arg("--verdict-json")
+            .arg(&json)
+            .arg(p("e.eml")),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Subject: the plan\r\n") && out.contains("caf=C3=A9"), "{out}");
+    assert_eq!(verdict(&json)["encrypted"], true);
+}

@@ -15,35 +15,18 @@ use crate::core::rand::SystemRng;
 use crate::keystore::Keystore;
 use crate::mail::keys::X509Identity;
 use crate::mail::open::{OpenOptions, open};
-use crate::mail::result_header::address;
 use crate::mail::{MailKeys, pem_mail, pgp_mime, smime_mime};
 use crate::pgp::keys::{SecretKeys, read_certs};
 use crate::x509::encoding::certificate_ders;
 
-/// The addresses in the message's header fields `names` (From; To, Cc), lower case.
+/// The addresses in the message's header fields `names` (From; To, Cc), normalised.
 fn addresses(raw: &[u8], names: &[&str]) -> anyhow::Result<Vec<String>> {
     let root = crate::mime::parse(raw)?;
     let mut out = Vec::new();
     for name in names {
         for field in root.fields(raw, name) {
             let text = String::from_utf8_lossy(field).replace(['\r', '\n'], " ");
-            let value = text.split_once(':').map(|(_, v)| v).unwrap_or("");
-            // Split on commas outside quotes and angle brackets.
-            let (mut depth, mut quoted, mut start) = (0i32, false, 0);
-            let bytes: Vec<char> = value.chars().collect();
-            for (i, c) in bytes.iter().enumerate() {
-                match c {
-                    '"' => quoted = !quoted,
-                    '<' if !quoted => depth += 1,
-                    '>' if !quoted => depth -= 1,
-                    ',' if !quoted && depth == 0 => {
-                        out.extend(address(&bytes[start..i].iter().collect::<String>()));
-                        start = i + 1;
-                    }
-                    _ => {}
-                }
-            }
-            out.extend(address(&bytes[start..].iter().collect::<String>()));
+            out.extend(crate::mail::result_header::addresses(text.split_once(':').map(|(_, v)| v).unwrap_or("")));
         }
     }
     out.sort();

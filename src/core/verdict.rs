@@ -177,6 +177,10 @@ pub struct Verdict {
     /// `unknown`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Part of the message is encrypted and was left so (set by the mail layer: an encrypted part inside an
+    /// unencrypted message is not decrypted).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partially_encrypted: bool,
 }
 
 impl Verdict {
@@ -195,6 +199,7 @@ impl Verdict {
             notes: Vec::new(),
             part: None,
             from: None,
+            partially_encrypted: false,
         }
     }
 

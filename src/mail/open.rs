@@ -68,10 +68,20 @@ pub fn open(raw: &[u8], keys: &MailKeys, opts: &OpenOptions<'_>) -> Result<Opene
         }
         Ok(None) => (inner_parts(raw, &root, keys, opts.policy)?, raw.to_vec()),
     };
-    // From as the reader sees it: after decryption, the protected one.
+    // From as the reader sees it: after decryption, the protected one; for a signed message whose signed
+    // part carries a From of its own (RFC 9788 header protection), that one, and an outer From that differs
+    // from it is reported.
     let shown = parse(&message)?;
-    let from = shown.field_value(&message, "from");
-    let matched = from_match(&verdict, from.as_deref(), keys);
+    let outer_from = shown.field_value(&message, "from");
+    let inner_from = signed_from(&message, &shown);
+    let from = inner_from.clone().or(outer_from.clone());
+    let mut matched = from_match(&verdict, from.as_deref(), keys);
+    if let (Some(inner), Some(outer)) = (&inner_from, &outer_from)
+        && result_header::addresses(inner) != result_header::addresses(outer)
+    {
+        verdict.notes.push(format!("the From inside the signature ({inner}) differs from the outer From ({outer})"));
+        matched = FromMatch::Mismatch;
+    }
     verdict.from = Some(matched.name().to_string());
     if matched == FromMatch::Mismatch {
         verdict.notes.push(format!(
@@ -81,6 +91,14 @@ pub fn open(raw: &[u8], keys: &MailKeys, opts: &OpenOptions<'_>) -> Result<Opene
     }
     let message = result_header::stamp(&message, opts.authserv_id, &verdict, matched)?;
     Ok(Opened { verdict, message })
+}
+
+/// The From field inside the signed part of a `multipart/signed` root (RFC 9788 header protection).
+fn signed_from(raw: &[u8], root: &Node) -> Option<String> {
+    if !(pgp_mime::is_signed(root) || smime_mime::is_signed(root)) {
+        return None;
+    }
+    root.children.first()?.field_value(raw, "from")
 }
 
 /// The format a root part would be in, for the verdict of an envelope that could not be opened.
@@ -215,16 +233,22 @@ fn envelope(
 fn inner_parts(raw: &[u8], root: &Node, keys: &MailKeys, policy: &Policy) -> Result<Verdict, MailError> {
     let mut verdict: Option<Verdict> = None;
     let mut notes = Vec::new();
-    for (path, node) in numbered(root) {
+    let mut partially_encrypted = false;
+    for (path, node, in_message) in numbered(root) {
         if path.is_empty() {
             continue;
         }
         let encrypted = pgp_mime::is_encrypted(node) || smime_mime::is_pkcs7_mime(node);
         if encrypted {
+            partially_encrypted = true;
             notes.push(format!(
                 "part {path} is encrypted inside a message that is not: it was not decrypted, so that its text is \
                  never shown together with parts anyone could have added"
             ));
+            continue;
+        }
+        // A signed message attached (message/rfc822) is that message's signature, not this one's.
+        if in_message {
             continue;
         }
         if verdict.is_none() && (pgp_mime::is_signed(node) || smime_mime::is_signed(node)) {
@@ -245,18 +269,23 @@ fn inner_parts(raw: &[u8], root: &Node, keys: &MailKeys, policy: &Policy) -> Res
         v
     });
     v.notes.extend(notes);
+    v.partially_encrypted = partially_encrypted;
     Ok(v.finish())
 }
 
-/// Every node with its part number (IMAP style: `1`, `2.1`; the root is the empty string).
-fn numbered(root: &Node) -> Vec<(String, &Node)> {
-    let mut out = vec![(String::new(), root)];
+/// Every node with its part number (IMAP style: `1`, `2.1`; the root is the empty string; the parts of an
+/// attached message continue its number) and whether it is inside an attached `message/rfc822`.
+fn numbered(root: &Node) -> Vec<(String, &Node, bool)> {
+    let mut out = vec![(String::new(), root, false)];
     let mut i = 0;
     while i < out.len() {
-        let (path, node) = (out[i].0.clone(), out[i].1);
+        let (path, node, in_message) = (out[i].0.clone(), out[i].1, out[i].2);
+        let child = |k: usize| if path.is_empty() { format!("{k}") } else { format!("{path}.{k}") };
         for (k, c) in node.children.iter().enumerate() {
-            let p = if path.is_empty() { format!("{}", k + 1) } else { format!("{path}.{}", k + 1) };
-            out.push((p, c));
+            out.push((child(k + 1), c, in_message));
+        }
+        if let Some(m) = &node.message {
+            out.push((child(1), m, true));
         }
         i += 1;
     }

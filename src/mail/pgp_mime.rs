@@ -118,6 +118,11 @@ pub fn is_encrypted(node: &Node) -> bool {
 
 /// Verifies a PGP/MIME `multipart/signed`: the signature part over the first part's bytes as received.
 pub fn verify_signed(raw: &[u8], node: &Node, certs: Vec<Cert>, policy: &Policy) -> Result<Verdict, MailError> {
+    if !node.is_closed(raw) {
+        return Err(MailError::Mime(crate::mime::MimeError::Malformed(
+            "the multipart/signed has no closing boundary: the message was cut short or added to".into(),
+        )));
+    }
     let [content, signature] = node.children.as_slice() else {
         return Err(MailError::Unsupported(format!(
             "a multipart/signed with {} parts (RFC 3156: exactly 2)",

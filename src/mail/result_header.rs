@@ -42,28 +42,46 @@ impl FromMatch {
     }
 }
 
-/// The address inside `Name <addr>` or a bare `addr`, lower case.
+/// The address inside `Name <addr>` or a bare `addr`, normalised (lower case, IDN domains as A-labels).
 pub fn address(value: &str) -> Option<String> {
     let v = value.trim();
     let a = match (v.rfind('<'), v.rfind('>')) {
         (Some(s), Some(e)) if s < e => &v[s + 1..e],
         _ => v,
     };
-    let a = a.trim();
-    (a.contains('@') && !a.contains(char::is_whitespace)).then(|| a.to_ascii_lowercase())
+    crate::keystore::address::normalize(a)
 }
 
-/// Compares the good signers' addresses (`addresses` of each good signer) with the From address.
+/// Every address in an address-list field value (`a@x, "B, the second" <b@y>`), normalised.
+pub fn addresses(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0);
+    let chars: Vec<char> = value.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' if !quoted => depth += 1,
+            '>' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.extend(address(&chars[start..i].iter().collect::<String>()));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.extend(address(&chars[start..].iter().collect::<String>()));
+    out
+}
+
+/// Compares the good signers' addresses (`addresses` of each good signer) with the From addresses: a match
+/// needs every From address to be a good signer's (a second From address nobody signed for is a mismatch).
 pub fn from_match(from: Option<&str>, good_signer_addresses: &[Vec<String>]) -> FromMatch {
-    let Some(from) = from.and_then(address) else { return FromMatch::Unknown };
-    if good_signer_addresses.iter().all(Vec::is_empty) {
+    let from = from.map(addresses).unwrap_or_default();
+    if from.is_empty() || good_signer_addresses.iter().all(Vec::is_empty) {
         return FromMatch::Unknown;
     }
-    if good_signer_addresses.iter().flatten().any(|a| a.eq_ignore_ascii_case(&from)) {
-        FromMatch::Match
-    } else {
-        FromMatch::Mismatch
-    }
+    let signed = |f: &String| good_signer_addresses.iter().flatten().any(|a| address(a).as_ref() == Some(f));
+    if from.iter().all(signed) { FromMatch::Match } else { FromMatch::Mismatch }
 }
 
 fn quoted(s: &str) -> String {
@@ -83,7 +101,12 @@ pub fn field(authserv_id: &str, v: &Verdict, from: FromMatch) -> Vec<u8> {
     }
     parts.push(format!("from={}", from.name()));
     parts.push(format!("part={}", v.part.as_deref().unwrap_or("whole")));
-    parts.push(format!("encrypted={}", if v.encrypted { "yes" } else { "no" }));
+    let encrypted = match (v.encrypted, v.partially_encrypted) {
+        (true, _) => "yes",
+        (false, true) => "partial",
+        (false, false) => "no",
+    };
+    parts.push(format!("encrypted={encrypted}"));
     parts.push(format!("integrity={integrity}"));
     let weak: Vec<String> = v.weak.iter().map(|w| w.to_string()).collect();
     parts.push(format!("weak={}", if weak.is_empty() { "none".to_string() } else { weak.join(",") }));
@@ -236,5 +259,10 @@ mod tests {
         assert_eq!(from_match(Some("Mallory <m@example.org>"), &a), FromMatch::Mismatch);
         assert_eq!(from_match(None, &a), FromMatch::Unknown);
         assert_eq!(from_match(Some("a@example.org"), &[vec![]]), FromMatch::Unknown);
+        // Display-name spoofing, two From addresses, IDN and case variants.
+        assert_eq!(from_match(Some("\"alice@example.org\" <m@evil.example>"), &a), FromMatch::Mismatch);
+        assert_eq!(from_match(Some("alice@example.org, m@evil.example"), &a), FromMatch::Mismatch);
+        let idn = vec![vec!["bob@bücher.example".to_string()]];
+        assert_eq!(from_match(Some("Bob <BOB@xn--bcher-kva.EXAMPLE>"), &idn), FromMatch::Match);
     }
 }

@@ -156,6 +156,11 @@ pub fn verify_signed(
     anchors: &[x509_cert::Certificate],
     policy: &Policy,
 ) -> Result<Verdict, MailError> {
+    if !node.is_closed(raw) {
+        return Err(MailError::Mime(crate::mime::MimeError::Malformed(
+            "the multipart/signed has no closing boundary: the message was cut short or added to".into(),
+        )));
+    }
     let [content, signature] = node.children.as_slice() else {
         return Err(MailError::Unsupported(format!(
             "a multipart/signed with {} parts (RFC 8551: exactly 2)",

@@ -72,6 +72,14 @@ impl Node {
         Some(value.replace("\r\n", "").replace('\n', "").trim().to_string())
     }
 
+    /// For a multipart: whether its body has the closing delimiter `--boundary--` (a message cut short, or
+    /// one an attacker appended to, has none; RFC 2046 section 5.1.1).
+    pub fn is_closed(&self, raw: &[u8]) -> bool {
+        let Some(b) = self.param("boundary") else { return false };
+        let closing = format!("--{b}--");
+        raw.get(self.body.clone()).is_some_and(|body| body.windows(closing.len()).any(|w| w == closing.as_bytes()))
+    }
+
     /// Every node in document order, this one first.
     pub fn walk(&self) -> Vec<&Node> {
         let mut out = vec![self];
@@ -95,13 +103,15 @@ pub fn parse(raw: &[u8]) -> Result<Node, MimeError> {
         return Err(MimeError::Malformed(format!("more than {MAX_PARTS} MIME parts")));
     }
     let mut visits = 0;
-    node(&msg, 0, raw, 0, &mut visits)
+    node(&msg, 0, raw, raw.len(), 0, &mut visits)
 }
 
+/// Part `id` of `msg`; a root part (id 0) runs to `root_end`, the end of the bytes holding that message.
 fn node(
     msg: &mail_parser::Message<'_>,
     id: usize,
     raw: &[u8],
+    root_end: usize,
     depth: usize,
     visits: &mut usize,
 ) -> Result<Node, MimeError> {
@@ -114,7 +124,7 @@ fn node(
     if id == 0 {
         // The root runs to the end of the message (mail-parser ends an encoded root body where its decoder
         // stopped, which can be before the last line break).
-        e = raw.len();
+        e = root_end.min(raw.len());
     }
     // mail-parser gives an empty body an end before its start, and some malformed parts odd offsets: clamp
     // them into order, so that every range is valid (and empty where the parser found nothing).
@@ -150,48 +160,21 @@ fn node(
     match &part.body {
         PartType::Multipart(ids) => {
             for &child in ids {
-                n.children.push(node(msg, child as usize, raw, depth + 1, visits)?);
+                n.children.push(node(msg, child as usize, raw, root_end, depth + 1, visits)?);
             }
         }
         PartType::Message(inner) => {
-            // The nested message's offsets are relative to its own bytes. When those are this body as it
-            // stands, its ranges are shifted into ours; a transfer-encoded message/rfc822 (not allowed by RFC
-            // 2046, but seen) has no ranges in the raw bytes and is left unparsed.
+            // A message/rfc822 body as it stands shares our bytes: its offsets are ours, and its root runs
+            // to the end of this body. A transfer-encoded one (not allowed by RFC 2046, but seen) was
+            // decoded into bytes of its own, has no ranges in ours, and is left unparsed.
             let inner_raw: &[u8] = inner.raw_message.as_ref();
-            if let Some(at) = raw.get(b..e).and_then(|body| find(body, inner_raw)) {
-                let mut m = node(inner, 0, inner_raw, depth + 1, visits)?;
-                shift(&mut m, b + at);
-                n.message = Some(Box::new(m));
+            if std::ptr::eq(inner_raw.as_ptr(), raw.as_ptr()) || inner_raw == raw {
+                n.message = Some(Box::new(node(inner, 0, raw, e, depth + 1, visits)?));
             }
         }
         _ => {}
     }
     Ok(n)
-}
-
-/// Where `needle` starts in `hay` (the nested message is usually the whole body).
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    if hay.starts_with(needle) {
-        return Some(0);
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn shift(n: &mut Node, by: usize) {
-    n.header = n.header.start + by..n.header.end + by;
-    n.body = n.body.start + by..n.body.end + by;
-    for (_, r) in &mut n.headers {
-        *r = r.start + by..r.end + by;
-    }
-    for c in &mut n.children {
-        shift(c, by);
-    }
-    if let Some(m) = &mut n.message {
-        shift(m, by);
-    }
 }
 
 /// Where the header block ends: before the blank line that precedes `body`.
@@ -236,6 +219,16 @@ mod tests {
             b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHello=20\r\nthere\r\n";
         let n = parse(raw).unwrap();
         assert_eq!(&raw[n.body.clone()], b"Hello=20\r\nthere\r\n");
+    }
+
+    #[test]
+    fn attached_messages_are_parsed_in_place() {
+        let raw = b"Content-Type: multipart/mixed; boundary=f\r\n\r\n--f\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Type: text/plain\r\n\r\nbody\r\n--f--\r\n";
+        let n = parse(raw).unwrap();
+        let m = n.children[0].message.as_ref().unwrap();
+        assert_eq!(m.field_value(raw, "subject").as_deref(), Some("inner"));
+        assert_eq!(&raw[m.body.clone()], b"body");
+        assert_eq!(n.walk().len(), 3);
     }
 
     #[test]
