@@ -201,7 +201,9 @@ fn recipients(
     add_certs(paths, keys)
 }
 
-fn seal(format: MailFormat, raw: &[u8], keys: &MailKeys, sign: bool) -> anyhow::Result<Vec<u8>> {
+/// Encrypts for the certificates in `to` (the recipients only: the signer's own certificate is a recipient
+/// only when given as one), signing with `keys` when `sign`.
+fn seal(format: MailFormat, raw: &[u8], keys: &MailKeys, to: &MailKeys, sign: bool) -> anyhow::Result<Vec<u8>> {
     let policy = Policy::default();
     let mut rng = SystemRng;
     Ok(match format {
@@ -210,26 +212,20 @@ fn seal(format: MailFormat, raw: &[u8], keys: &MailKeys, sign: bool) -> anyhow::
             if sign && signer.is_none() {
                 bail!("PGP/MIME signing needs an OpenPGP secret key");
             }
-            let recipients: Vec<_> = keys.pgp_certs.iter().filter(|c| !is_signer(c, keys)).cloned().collect();
-            pgp_mime::encrypt(raw, recipients, signer, &policy, &mut rng)?
+            pgp_mime::encrypt(raw, to.pgp_certs.clone(), signer, &policy, &mut rng)?
         }
         MailFormat::Smime => {
             let signer = if sign { keys.x509_identities.first() } else { None };
             if sign && signer.is_none() {
                 bail!("S/MIME signing needs an RSA key and its certificate (--key, --cert)");
             }
-            smime_mime::encrypt(raw, &keys.x509_certs, signer, &policy, &mut rng)?
+            smime_mime::encrypt(raw, &to.x509_certs, signer, &policy, &mut rng)?
         }
         MailFormat::Pem => {
             let me = keys.x509_identities.first().context("PEM messages are always signed: give --key and --cert")?;
-            pem_mail::encrypt(raw, me, &keys.x509_certs, &mut rng)?
+            pem_mail::encrypt(raw, me, &to.x509_certs, &mut rng)?
         }
     })
-}
-
-/// A certificate that came with the signing key (not a recipient unless also given as one).
-fn is_signer(cert: &sequoia_openpgp::Cert, keys: &MailKeys) -> bool {
-    keys.pgp_secret.as_ref().is_some_and(|s| s.certs().iter().any(|c| c.fingerprint() == cert.fingerprint()))
 }
 
 pub(super) fn sign_cmd(keystore: Option<&Path>, args: &MailSign) -> anyhow::Result<()> {
@@ -258,16 +254,17 @@ pub(super) fn encrypt_cmd(keystore: Option<&Path>, args: &MailEncrypt) -> anyhow
         bail!("PEM messages are always signed (RFC 1421): use `mail sign-encrypt --format pem`");
     }
     let raw = read_message(args.io.input.as_deref())?;
-    let mut keys = MailKeys::default();
-    recipients(&args.recipient, keystore, &raw, args.format, &mut keys)?;
-    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, false)?)
+    let mut to = MailKeys::default();
+    recipients(&args.recipient, keystore, &raw, args.format, &mut to)?;
+    write(args.io.output.as_deref(), &seal(args.format, &raw, &MailKeys::default(), &to, false)?)
 }
 
 pub(super) fn sign_encrypt_cmd(keystore: Option<&Path>, args: &MailSignEncrypt) -> anyhow::Result<()> {
     let raw = read_message(args.io.input.as_deref())?;
-    let mut keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
-    recipients(&args.recipient, keystore, &raw, args.format, &mut keys)?;
-    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, true)?)
+    let keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
+    let mut to = MailKeys::default();
+    recipients(&args.recipient, keystore, &raw, args.format, &mut to)?;
+    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, &to, true)?)
 }
 
 fn authserv_id(given: Option<&str>) -> String {
