@@ -313,6 +313,60 @@ fn smime_both_ways_with_openssl() {
         sealpost().args(["mail", "decrypt", "--key"]).arg(p("bob.key")).arg("--own-cert").arg(p("bob.cert")).arg(&oenc),
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("secret from openssl"));
+    // Opaque signed-data: openssl verifies it, and so do we.
+    let opaque = p("opaque.eml");
+    run_ok(
+        sealpost()
+            .args(["mail", "sign", "--format", "smime", "--opaque", "--key"])
+            .arg(p("alice.key"))
+            .arg("--cert")
+            .arg(p("alice.cert"))
+            .arg("-o")
+            .arg(&opaque)
+            .arg(&letter),
+    );
+    assert!(std::fs::read_to_string(&opaque).unwrap().contains("smime-type=signed-data"));
+    let out =
+        run_ok(Command::new(&openssl).args(["smime", "-verify", "-CAfile"]).arg(p("ca.cert")).arg("-in").arg(&opaque));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Subject: the plan"));
+    let o = run_ok(
+        sealpost().args(["mail", "verify", "--ca"]).arg(p("ca.cert")).arg("--verdict-json").arg(&json).arg(&opaque),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("the caf=C3=A9 at noon"));
+    assert_eq!(verdict(&json)["status"], "pass");
+    // AES-GCM: AuthEnvelopedData, which `openssl cms` decrypts.
+    let gcm = p("gcm.eml");
+    run_ok(
+        sealpost()
+            .args(["mail", "encrypt", "--format", "smime", "--cipher", "aes256-gcm", "--recipient"])
+            .arg(p("bob.cert"))
+            .arg("-o")
+            .arg(&gcm)
+            .arg(&letter),
+    );
+    assert!(std::fs::read_to_string(&gcm).unwrap().contains("smime-type=authEnveloped-data"));
+    let out = run_ok(
+        Command::new(&openssl)
+            .args(["cms", "-decrypt", "-in"])
+            .arg(&gcm)
+            .arg("-recip")
+            .arg(p("bob.cert"))
+            .arg("-inkey")
+            .arg(p("bob.key")),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Subject: the plan"));
+    run_ok(
+        sealpost()
+            .args(["mail", "decrypt", "--key"])
+            .arg(p("bob.key"))
+            .arg("--own-cert")
+            .arg(p("bob.cert"))
+            .arg("--verdict-json")
+            .arg(&json)
+            .arg(&gcm),
+    );
+    assert_eq!(verdict(&json)["integrity"], "aead");
+
     // Alice's key is not Bob's: exit 1, nothing decrypted.
     let o = run(sealpost()
         .args(["mail", "decrypt", "--key"])

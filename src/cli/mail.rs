@@ -203,7 +203,14 @@ fn recipients(
 
 /// Encrypts for the certificates in `to` (the recipients only: the signer's own certificate is a recipient
 /// only when given as one), signing with `keys` when `sign`.
-fn seal(format: MailFormat, raw: &[u8], keys: &MailKeys, to: &MailKeys, sign: bool) -> anyhow::Result<Vec<u8>> {
+fn seal(
+    format: MailFormat,
+    raw: &[u8],
+    keys: &MailKeys,
+    to: &MailKeys,
+    sign: bool,
+    cipher: Option<&str>,
+) -> anyhow::Result<Vec<u8>> {
     let policy = Policy::default();
     let mut rng = SystemRng;
     Ok(match format {
@@ -212,16 +219,21 @@ fn seal(format: MailFormat, raw: &[u8], keys: &MailKeys, to: &MailKeys, sign: bo
             if sign && signer.is_none() {
                 bail!("PGP/MIME signing needs an OpenPGP secret key");
             }
-            pgp_mime::encrypt(raw, to.pgp_certs.clone(), signer, &policy, &mut rng)?
+            pgp_mime::encrypt(raw, to.pgp_certs.clone(), signer, cipher, &policy, &mut rng)?
         }
         MailFormat::Smime => {
             let signer = if sign { keys.x509_identities.first() } else { None };
             if sign && signer.is_none() {
                 bail!("S/MIME signing needs an RSA key and its certificate (--key, --cert)");
             }
-            smime_mime::encrypt(raw, &to.x509_certs, signer, &policy, &mut rng)?
+            smime_mime::encrypt(raw, &to.x509_certs, signer, cipher, &policy, &mut rng)?
         }
         MailFormat::Pem => {
+            if cipher.is_some_and(|c| c != "3des" && c != "des-ede3-cbc") {
+                bail!(
+                    "PEM mail is encrypted with DES-EDE3-CBC (`pem encrypt --cipher des-cbc` makes single-DES messages)"
+                );
+            }
             let me = keys.x509_identities.first().context("PEM messages are always signed: give --key and --cert")?;
             pem_mail::encrypt(raw, me, &to.x509_certs, &mut rng)?
         }
@@ -229,6 +241,9 @@ fn seal(format: MailFormat, raw: &[u8], keys: &MailKeys, to: &MailKeys, sign: bo
 }
 
 pub(super) fn sign_cmd(keystore: Option<&Path>, args: &MailSign) -> anyhow::Result<()> {
+    if args.opaque && !matches!(args.format, MailFormat::Smime) {
+        bail!("--opaque is for S/MIME (application/pkcs7-mime signed-data)");
+    }
     let raw = read_message(args.io.input.as_deref())?;
     let keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
     let policy = Policy::default();
@@ -239,7 +254,11 @@ pub(super) fn sign_cmd(keystore: Option<&Path>, args: &MailSign) -> anyhow::Resu
         }
         MailFormat::Smime => {
             let me = keys.x509_identities.first().context("S/MIME signing needs an RSA key and its certificate")?;
-            smime_mime::sign(&raw, me, &policy, &mut SystemRng)?
+            if args.opaque {
+                smime_mime::sign_opaque(&raw, me, &policy)?
+            } else {
+                smime_mime::sign(&raw, me, &policy, &mut SystemRng)?
+            }
         }
         MailFormat::Pem => {
             let me = keys.x509_identities.first().context("PEM signing needs an RSA key and its certificate")?;
@@ -256,7 +275,10 @@ pub(super) fn encrypt_cmd(keystore: Option<&Path>, args: &MailEncrypt) -> anyhow
     let raw = read_message(args.io.input.as_deref())?;
     let mut to = MailKeys::default();
     recipients(&args.recipient, keystore, &raw, args.format, &mut to)?;
-    write(args.io.output.as_deref(), &seal(args.format, &raw, &MailKeys::default(), &to, false)?)
+    write(
+        args.io.output.as_deref(),
+        &seal(args.format, &raw, &MailKeys::default(), &to, false, args.cipher.as_deref())?,
+    )
 }
 
 pub(super) fn sign_encrypt_cmd(keystore: Option<&Path>, args: &MailSignEncrypt) -> anyhow::Result<()> {
@@ -264,7 +286,7 @@ pub(super) fn sign_encrypt_cmd(keystore: Option<&Path>, args: &MailSignEncrypt) 
     let keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
     let mut to = MailKeys::default();
     recipients(&args.recipient, keystore, &raw, args.format, &mut to)?;
-    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, &to, true)?)
+    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, &to, true, args.cipher.as_deref())?)
 }
 
 fn authserv_id(given: Option<&str>) -> String {

@@ -54,15 +54,25 @@ pub fn sign(raw: &[u8], keys: &SecretKeys, policy: &Policy, rng: &mut dyn Rng) -
     Ok(assemble(&split.outer_for(false), &entity))
 }
 
-/// Encrypts a message to `recipients` (signed too when `signer` is given), the protected header fields
-/// inside and the Subject obscured outside.
+/// Encrypts a message to `recipients` (signed too when `signer` is given; AES-256 unless `cipher` names
+/// another), the protected header fields inside and the Subject obscured outside.
 pub fn encrypt(
     raw: &[u8],
     recipients: Vec<Cert>,
     signer: Option<&SecretKeys>,
+    cipher: Option<&str>,
     policy: &Policy,
     rng: &mut dyn Rng,
 ) -> Result<Vec<u8>, MailError> {
+    let (cipher, cipher_named) = match cipher {
+        None => (CipherAlgorithm::Aes256, false),
+        Some(n) => (
+            CipherAlgorithm::from_name(n).ok_or_else(|| {
+                MailError::Unsupported(format!("OpenPGP cipher {n:?} (aes256, aes192, aes128, 3des, cast5, idea)"))
+            })?,
+            true,
+        ),
+    };
     let split = Split::new(raw)?;
     let payload = split.protected_entity("cipher");
     let opts = EncryptOptions {
@@ -73,8 +83,8 @@ pub fn encrypt(
             None => Vec::new(),
         },
         hash: HashAlgorithm::Sha256,
-        cipher: CipherAlgorithm::Aes256,
-        cipher_named: false,
+        cipher,
+        cipher_named,
         compression: None,
         armor: true,
     };

@@ -81,13 +81,14 @@ pub fn sign(raw: &[u8], me: &X509Identity, policy: &Policy, rng: &mut dyn Rng) -
     Ok(assemble(&split.outer_for(false), &entity))
 }
 
-/// Encrypts a message for `recipients` (AES-256-CBC, RSA PKCS #1 v1.5 key transport: what every client
-/// reads), signing it first when `signer` is given; the protected header fields inside, the Subject
-/// obscured outside.
+/// Encrypts a message for `recipients` (by default AES-256-CBC with RSA PKCS #1 v1.5 key transport, what
+/// every client reads; `cipher` names another, AES-GCM making AuthEnvelopedData), signing it first when
+/// `signer` is given; the protected header fields inside, the Subject obscured outside.
 pub fn encrypt(
     raw: &[u8],
     recipients: &[x509_cert::Certificate],
     signer: Option<&X509Identity>,
+    cipher: Option<&str>,
     policy: &Policy,
     rng: &mut dyn Rng,
 ) -> Result<Vec<u8>, MailError> {
@@ -100,13 +101,21 @@ pub fn encrypt(
     for cert in recipients {
         rs.push(Recipient { id: issuer_serial(cert), key: signed::cert_rsa_key(cert)? });
     }
-    let cipher = ContentCipher::from_name("aes256").ok_or_else(|| MailError::Unsupported("aes256".into()))?;
-    let choice = Choice { policy, cipher_named: false };
+    let named = cipher.is_some();
+    let name = cipher.unwrap_or("aes256");
+    let cipher = ContentCipher::from_name(name).ok_or_else(|| {
+        MailError::Unsupported(format!(
+            "S/MIME cipher {name:?} (aes256, aes192, aes128, aes256-gcm, aes128-gcm, 3des, des)"
+        ))
+    })?;
+    let choice = Choice { policy, cipher_named: named };
+    // AES-GCM goes into AuthEnvelopedData (RFC 5083), which has its own smime-type.
+    let smime_type = if matches!(cipher, ContentCipher::Gcm { .. }) { "authEnveloped-data" } else { "enveloped-data" };
     let mut ber = Vec::new();
     enveloped::encrypt(&mut Cursor::new(&payload), &mut ber, &rs, cipher, KeyTransport::Pkcs1v15, &choice, rng)?;
     let der = input::cms_der(&ber)?;
     let mut entity = [
-        build::field("Content-Type", "application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7m\""),
+        build::field("Content-Type", &format!("application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"")),
         build::field("Content-Transfer-Encoding", "base64"),
         build::field("Content-Disposition", "attachment; filename=\"smime.p7m\""),
         build::field("Content-Description", "S/MIME Encrypted Message"),
@@ -115,6 +124,33 @@ pub fn encrypt(
     .concat();
     entity.extend_from_slice(&build::base64(&der));
     Ok(assemble(&split.outer_for(true), &entity))
+}
+
+/// Signs a message as opaque `application/pkcs7-mime; smime-type=signed-data` (the entity inside the
+/// SignedData: readable only by S/MIME clients, but immune to MTAs that rewrite text).
+pub fn sign_opaque(raw: &[u8], me: &X509Identity, policy: &Policy) -> Result<Vec<u8>, MailError> {
+    let split = Split::new(raw)?;
+    let payload = split.protected_entity("clear");
+    let opts = SignOptions {
+        detached: false,
+        hash: HashAlgorithm::Sha256,
+        hash_named: false,
+        pss: false,
+        signing_time: SystemTime::now(),
+    };
+    let mut der = Vec::new();
+    let signer = Signer { cert: &me.cert, key: &me.key, chain: &[] };
+    signed::sign(&mut Cursor::new(&payload), &mut der, &[signer], &opts, policy)?;
+    let der = input::cms_der(&der)?;
+    let mut entity = [
+        build::field("Content-Type", "application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\""),
+        build::field("Content-Transfer-Encoding", "base64"),
+        build::field("Content-Disposition", "attachment; filename=\"smime.p7m\""),
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    entity.extend_from_slice(&build::base64(&der));
+    Ok(assemble(&split.outer_for(false), &entity))
 }
 
 /// True for a `multipart/signed` whose protocol is CMS.

@@ -64,10 +64,16 @@ pub struct CertArgs {
 
 /// `mail sign`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost mail sign --format pgp --key alice.key -o signed.eml letter.eml\n  sealpost mail sign --format smime --key alice.key --cert alice.cert letter.eml > signed.eml\n  sealpost --keystore ~/.sealpost mail sign --format pgp letter.eml"
+)]
 pub struct MailSign {
     /// Format to produce.
     #[arg(long, value_enum)]
     pub format: MailFormat,
+    /// S/MIME: opaque signed-data (application/pkcs7-mime) instead of multipart/signed.
+    #[arg(long)]
+    pub opaque: bool,
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
     pub signing: SigningKeyArgs,
@@ -78,10 +84,17 @@ pub struct MailSign {
 
 /// `mail encrypt`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost mail encrypt --format pgp --recipient bob.cert -o sealed.eml letter.eml\n  sealpost mail encrypt --format smime --recipient bob.cert letter.eml > sealed.eml\n  sealpost mail encrypt --format pgp letter.eml"
+)]
 pub struct MailEncrypt {
     /// Format to produce.
     #[arg(long, value_enum)]
     pub format: MailFormat,
+    /// Content cipher: aes256 (default), aes192, aes128; S/MIME also aes256-gcm, aes128-gcm
+    /// (AuthEnvelopedData); legacy 3des, des (S/MIME), cast5, idea (OpenPGP) only by name, labelled weak.
+    #[arg(long, value_name = "CIPHER")]
+    pub cipher: Option<String>,
     /// Recipient certificates (else looked up in the keystore).
     #[arg(long, value_name = "CERT")]
     pub recipient: Vec<PathBuf>,
@@ -92,10 +105,17 @@ pub struct MailEncrypt {
 
 /// `mail sign-encrypt`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost mail sign-encrypt --format pgp --key alice.key --recipient bob.cert -o sealed.eml letter.eml\n  sealpost mail sign-encrypt --format smime --key alice.key --cert alice.cert --recipient bob.cert letter.eml\n  sealpost mail sign-encrypt --format pem --key alice.key --cert alice.cert --recipient bob.cert letter.eml"
+)]
 pub struct MailSignEncrypt {
     /// Format to produce.
     #[arg(long, value_enum)]
     pub format: MailFormat,
+    /// Content cipher: aes256 (default), aes192, aes128; S/MIME also aes256-gcm, aes128-gcm
+    /// (AuthEnvelopedData); legacy 3des, des (S/MIME), cast5, idea (OpenPGP) only by name, labelled weak.
+    #[arg(long, value_name = "CIPHER")]
+    pub cipher: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
     pub signing: SigningKeyArgs,
@@ -109,6 +129,9 @@ pub struct MailSignEncrypt {
 
 /// `mail verify`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost mail verify --cert alice.cert -o checked.eml signed.eml\n  sealpost mail verify --ca ca.cert --verdict-json v.json signed.eml\n  sealpost mail verify --authserv-id mx.example.org signed.eml"
+)]
 pub struct MailVerify {
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
@@ -123,6 +146,9 @@ pub struct MailVerify {
 
 /// `mail decrypt`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sealpost mail decrypt --key bob.key --cert alice.cert -o letter.eml sealed.eml\n  sealpost mail decrypt --key bob.key --own-cert bob.cert --ca ca.cert sealed.eml\n  sealpost mail decrypt --verdict-json v.json sealed.eml"
+)]
 pub struct MailDecrypt {
     /// Secret keys (else looked up in the keystore).
     #[arg(long, value_name = "KEY")]
