@@ -340,8 +340,11 @@ fn verify_keys(certs: &CertArgs, keystore: Option<&Path>, raw: &[u8]) -> anyhow:
     for p in &certs.ca {
         keys.anchors.extend(x509_file(p)?);
     }
+    // Only a keystore that exists: verifying creates nothing.
+    let dir = keystore.map(Path::to_path_buf).or_else(|| Keystore::default_dir().ok());
     if certs.certs.is_empty()
-        && let Ok(ks) = Keystore::open(keystore)
+        && dir.as_deref().is_some_and(Path::is_dir)
+        && let Ok(ks) = Keystore::open(dir.as_deref())
     {
         for from in addresses(raw, &["from"]).unwrap_or_default() {
             keys.pgp_certs.extend(ks.pgp_certs_for(&from).unwrap_or_default());
