@@ -13,25 +13,20 @@ use super::files::{self as io, Output};
 use crate::core::policy::Policy;
 use crate::core::rand::SystemRng;
 use crate::keystore::Keystore;
+use crate::mail::MailKeys;
 use crate::mail::keys::X509Identity;
+use crate::mail::keys::addresses;
 use crate::mail::open::{OpenOptions, open};
-use crate::mail::{MailKeys, pem_mail, pgp_mime, smime_mime};
+use crate::mail::outgoing::{self, Format};
 use crate::pgp::keys::{SecretKeys, read_certs};
 use crate::x509::encoding::certificate_ders;
 
-/// The addresses in the message's header fields `names` (From; To, Cc), normalised.
-fn addresses(raw: &[u8], names: &[&str]) -> anyhow::Result<Vec<String>> {
-    let root = crate::mime::parse(raw)?;
-    let mut out = Vec::new();
-    for name in names {
-        for field in root.fields(raw, name) {
-            let text = String::from_utf8_lossy(field).replace(['\r', '\n'], " ");
-            out.extend(crate::mail::result_header::addresses(text.split_once(':').map(|(_, v)| v).unwrap_or("")));
-        }
+fn format_of(f: MailFormat) -> Format {
+    match f {
+        MailFormat::Pgp => Format::Pgp,
+        MailFormat::Smime => Format::Smime,
+        MailFormat::Pem => Format::Pem,
     }
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
 /// The sender's secret key from the keystore, for `format`.
@@ -43,22 +38,12 @@ fn keystore_signer(
     keys: &mut MailKeys,
 ) -> anyhow::Result<()> {
     let passphrase = pass.map(io::read_passphrase).transpose()?;
-    match format {
-        MailFormat::Pgp => {
-            let found = ks.pgp_secret_for(from)?;
-            let first = found.first().with_context(|| format!("the keystore has no OpenPGP secret key for {from}"))?;
-            let pw = passphrase.as_ref().map(|p| sequoia_openpgp::crypto::Password::from(&p[..]));
-            let sk = SecretKeys::read(&[first.bytes()], pw).context("reading the secret key from the keystore")?;
-            keys.pgp_certs.extend(sk.certs().iter().cloned());
-            keys.pgp_secret = Some(sk);
-        }
-        MailFormat::Smime | MailFormat::Pem => {
-            let found = ks.x509_secret_for(from)?;
-            let (cert, secret) =
-                found.into_iter().next().with_context(|| format!("the keystore has no X.509 key for {from}"))?;
-            let key = secret.rsa_key(passphrase.as_deref().map(|p| &p[..]))?;
-            keys.x509_identities.push(X509Identity { cert: cert.inner().clone(), key });
-        }
+    if !keys.add_keystore_secret(ks, from, format_of(format), passphrase.as_deref().map(|p| &p[..]))? {
+        return Err(crate::mail::MailError::NoKey(format!(
+            "the keystore has no {} secret key for {from}",
+            format_of(format).name()
+        ))
+        .into());
     }
     Ok(())
 }
@@ -70,21 +55,7 @@ fn keystore_recipients(ks: &Keystore, to: &[String], format: MailFormat, keys: &
     }
     let mut missing = Vec::new();
     for addr in to {
-        let found = match format {
-            MailFormat::Pgp => {
-                let c = ks.pgp_certs_for(addr)?;
-                let n = c.len();
-                keys.pgp_certs.extend(c);
-                n
-            }
-            MailFormat::Smime | MailFormat::Pem => {
-                let c = ks.x509_certs_for(addr)?;
-                let n = c.len();
-                keys.x509_certs.extend(c.into_iter().map(|c| c.inner().clone()));
-                n
-            }
-        };
-        if found == 0 {
+        if keys.add_keystore_certs(ks, addr, format_of(format))? == 0 {
             missing.push(addr.clone());
         }
     }
@@ -201,70 +172,13 @@ fn recipients(
     add_certs(paths, keys)
 }
 
-/// Encrypts for the certificates in `to` (the recipients only: the signer's own certificate is a recipient
-/// only when given as one), signing with `keys` when `sign`.
-fn seal(
-    format: MailFormat,
-    raw: &[u8],
-    keys: &MailKeys,
-    to: &MailKeys,
-    sign: bool,
-    cipher: Option<&str>,
-) -> anyhow::Result<Vec<u8>> {
-    let policy = Policy::default();
-    let mut rng = SystemRng;
-    Ok(match format {
-        MailFormat::Pgp => {
-            let signer = if sign { keys.pgp_secret.as_ref() } else { None };
-            if sign && signer.is_none() {
-                bail!("PGP/MIME signing needs an OpenPGP secret key");
-            }
-            pgp_mime::encrypt(raw, to.pgp_certs.clone(), signer, cipher, &policy, &mut rng)?
-        }
-        MailFormat::Smime => {
-            let signer = if sign { keys.x509_identities.first() } else { None };
-            if sign && signer.is_none() {
-                bail!("S/MIME signing needs an RSA key and its certificate (--key, --cert)");
-            }
-            smime_mime::encrypt(raw, &to.x509_certs, signer, cipher, &policy, &mut rng)?
-        }
-        MailFormat::Pem => {
-            if cipher.is_some_and(|c| c != "3des" && c != "des-ede3-cbc") {
-                bail!(
-                    "PEM mail is encrypted with DES-EDE3-CBC (`pem encrypt --cipher des-cbc` makes single-DES messages)"
-                );
-            }
-            let me = keys.x509_identities.first().context("PEM messages are always signed: give --key and --cert")?;
-            pem_mail::encrypt(raw, me, &to.x509_certs, &mut rng)?
-        }
-    })
-}
-
 pub(super) fn sign_cmd(keystore: Option<&Path>, args: &MailSign) -> anyhow::Result<()> {
     if args.opaque && !matches!(args.format, MailFormat::Smime) {
         bail!("--opaque is for S/MIME (application/pkcs7-mime signed-data)");
     }
     let raw = read_message(args.io.input.as_deref())?;
     let keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
-    let policy = Policy::default();
-    let out = match args.format {
-        MailFormat::Pgp => {
-            let sk = keys.pgp_secret.as_ref().context("PGP/MIME signing needs an OpenPGP secret key")?;
-            pgp_mime::sign(&raw, sk, &policy, &mut SystemRng)?
-        }
-        MailFormat::Smime => {
-            let me = keys.x509_identities.first().context("S/MIME signing needs an RSA key and its certificate")?;
-            if args.opaque {
-                smime_mime::sign_opaque(&raw, me, &policy)?
-            } else {
-                smime_mime::sign(&raw, me, &policy, &mut SystemRng)?
-            }
-        }
-        MailFormat::Pem => {
-            let me = keys.x509_identities.first().context("PEM signing needs an RSA key and its certificate")?;
-            pem_mail::sign(&raw, me)?
-        }
-    };
+    let out = outgoing::sign(format_of(args.format), &raw, &keys, args.opaque, &mut SystemRng)?;
     write(args.io.output.as_deref(), &out)
 }
 
@@ -277,7 +191,15 @@ pub(super) fn encrypt_cmd(keystore: Option<&Path>, args: &MailEncrypt) -> anyhow
     recipients(&args.recipient, keystore, &raw, args.format, &mut to)?;
     write(
         args.io.output.as_deref(),
-        &seal(args.format, &raw, &MailKeys::default(), &to, false, args.cipher.as_deref())?,
+        &outgoing::seal(
+            format_of(args.format),
+            &raw,
+            &MailKeys::default(),
+            &to,
+            false,
+            args.cipher.as_deref(),
+            &mut SystemRng,
+        )?,
     )
 }
 
@@ -286,7 +208,10 @@ pub(super) fn sign_encrypt_cmd(keystore: Option<&Path>, args: &MailSignEncrypt) 
     let keys = signing_keys(&args.signing, keystore, &raw, args.format)?;
     let mut to = MailKeys::default();
     recipients(&args.recipient, keystore, &raw, args.format, &mut to)?;
-    write(args.io.output.as_deref(), &seal(args.format, &raw, &keys, &to, true, args.cipher.as_deref())?)
+    write(
+        args.io.output.as_deref(),
+        &outgoing::seal(format_of(args.format), &raw, &keys, &to, true, args.cipher.as_deref(), &mut SystemRng)?,
+    )
 }
 
 fn authserv_id(given: Option<&str>) -> String {

@@ -6,6 +6,7 @@ pub mod args;
 mod bench;
 mod demo;
 mod files;
+mod filter;
 mod keystore;
 mod mail;
 mod pem;
@@ -26,6 +27,11 @@ use crate::core::CoreError;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct VerdictFailure(pub String);
+
+/// A failure with its own exit status (the pipe filter's sysexits codes), and its one-line message.
+#[derive(Debug, thiserror::Error)]
+#[error("{1}")]
+pub struct ExitWith(pub u8, pub String);
 
 /// A verb whose issue has not landed yet.
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +104,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             FilterCommand::Smtp(_) => not_yet("filter smtp", 7),
             FilterCommand::Imap(_) => not_yet("filter imap", 8),
             FilterCommand::Pop3(_) => not_yet("filter pop3", 11),
-            FilterCommand::Pipe(_) => not_yet("filter pipe", 7),
-            FilterCommand::Explain(_) => not_yet("filter explain", 7),
+            FilterCommand::Pipe(a) => filter::pipe_cmd(cli.keystore.as_deref(), &a),
+            FilterCommand::Explain(a) => filter::explain_cmd(cli.keystore.as_deref(), &a),
         },
     }
 }
@@ -107,6 +113,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// The exit status an error maps to (CONTRACT.md): 1 for verdicts and refusals, 2 for everything else.
 pub fn exit_status(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ExitWith>() {
+            return e.0;
+        }
         if cause.downcast_ref::<VerdictFailure>().is_some() {
             return 1;
         }
@@ -121,6 +130,13 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
         }
         if let Some(pem) = cause.downcast_ref::<crate::pem::PemError>() {
             return if pem.is_verdict() { 1 } else { 2 };
+        }
+        if let Some(f) = cause.downcast_ref::<crate::filter::FilterError>() {
+            return match f {
+                crate::filter::FilterError::Config(_) => 2,
+                crate::filter::FilterError::Refused(_) => 1,
+                _ => 2,
+            };
         }
         if let Some(m) = cause.downcast_ref::<crate::mail::MailError>() {
             return if m.is_verdict() { 1 } else { 2 };

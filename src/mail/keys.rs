@@ -40,3 +40,74 @@ impl std::fmt::Debug for MailKeys {
             .finish()
     }
 }
+
+/// The addresses in the message's header fields `names` (e.g. From; To, Cc), normalised, sorted, once each.
+pub fn addresses(raw: &[u8], names: &[&str]) -> Result<Vec<String>, super::MailError> {
+    let root = crate::mime::parse(raw)?;
+    let mut out = Vec::new();
+    for name in names {
+        for field in root.fields(raw, name) {
+            let text = String::from_utf8_lossy(field).replace(['\r', '\n'], " ");
+            out.extend(super::result_header::addresses(text.split_once(':').map(|(_, v)| v).unwrap_or("")));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+impl MailKeys {
+    /// Adds the keystore's secret key for `addr` in `format` (an encrypted one needs `passphrase`). Returns
+    /// false when the keystore has none.
+    pub fn add_keystore_secret(
+        &mut self,
+        ks: &crate::keystore::Keystore,
+        addr: &str,
+        format: super::outgoing::Format,
+        passphrase: Option<&[u8]>,
+    ) -> Result<bool, super::MailError> {
+        use super::outgoing::Format;
+        match format {
+            Format::Pgp => {
+                let found = ks.pgp_secret_for(addr).map_err(|e| super::MailError::NoKey(e.to_string()))?;
+                let Some(first) = found.first() else { return Ok(false) };
+                let pw = passphrase.map(sequoia_openpgp::crypto::Password::from);
+                let sk = SecretKeys::read(&[first.bytes()], pw)?;
+                self.pgp_certs.extend(sk.certs().iter().cloned());
+                self.pgp_secret = Some(sk);
+            }
+            Format::Smime | Format::Pem => {
+                let found = ks.x509_secret_for(addr).map_err(|e| super::MailError::NoKey(e.to_string()))?;
+                let Some((cert, secret)) = found.into_iter().next() else { return Ok(false) };
+                let key = secret.rsa_key(passphrase).map_err(|e| super::MailError::NoKey(e.to_string()))?;
+                self.x509_identities.push(X509Identity { cert: cert.inner().clone(), key });
+            }
+        }
+        Ok(true)
+    }
+
+    /// Adds the keystore's certificates for `addr` in `format`; returns how many.
+    pub fn add_keystore_certs(
+        &mut self,
+        ks: &crate::keystore::Keystore,
+        addr: &str,
+        format: super::outgoing::Format,
+    ) -> Result<usize, super::MailError> {
+        use super::outgoing::Format;
+        let err = |e: crate::keystore::KeystoreError| super::MailError::NoKey(e.to_string());
+        Ok(match format {
+            Format::Pgp => {
+                let c = ks.pgp_certs_for(addr).map_err(err)?;
+                let n = c.len();
+                self.pgp_certs.extend(c);
+                n
+            }
+            Format::Smime | Format::Pem => {
+                let c = ks.x509_certs_for(addr).map_err(err)?;
+                let n = c.len();
+                self.x509_certs.extend(c.into_iter().map(|c| c.inner().clone()));
+                n
+            }
+        })
+    }
+}

@@ -6,6 +6,7 @@
 //! - [`compose`]: a message split into its outer header and its content entity (canonical, ready to be
 //!   signed), header protection, and the message put back together;
 //! - [`pgp_mime`], [`smime_mime`], [`pem_mail`]: each format's signed and encrypted structures, made and read;
+//! - [`outgoing`]: signing and encrypting in any format with the keys at hand;
 //! - [`open`]: finds the cryptographic envelope of a received message (only the outermost contiguous
 //!   signed/encrypted layers count: SECURITY-CASES B3), verifies and decrypts it, and writes the result;
 //! - [`result_header`]: the `Sealpost-Verification` header (grammar in docs/verdict.md), and the removal of
@@ -17,6 +18,7 @@
 pub mod compose;
 pub mod keys;
 pub mod open;
+pub mod outgoing;
 pub mod pem_mail;
 pub mod pgp_mime;
 pub mod result_header;

@@ -13,9 +13,9 @@ pub enum FilterCommand {
     Imap(FilterUpstream),
     /// POP3 proxy that decrypts and verifies as clients retrieve (not implemented yet: issue #11).
     Pop3(FilterUpstream),
-    /// Filter one message from standard input to standard output; exit 75 on temporary failure (not implemented yet: issue #7).
+    /// Filter one message from standard input to standard output; exit 75 on temporary failure, 69 when refused.
     Pipe(FilterPipe),
-    /// Show what the policy would do with a message, and why, without sending anything (not implemented yet: issue #7).
+    /// Show what the policy would do with a message, and why, without sending anything.
     Explain(FilterExplain),
 }
 

@@ -1,0 +1,73 @@
+//! `sealpost filter pipe|explain`: the configuration and keystore read, then [`crate::filter::plan`].
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::ExitWith;
+use super::args::filter::{Direction as ArgDirection, FilterExplain, FilterPipe};
+use super::files as io;
+use crate::filter::FilterError;
+use crate::filter::config::Config;
+use crate::filter::plan::{self, Direction};
+use crate::keystore::Keystore;
+
+fn setup(config: &Path, keystore: Option<&Path>) -> Result<(Config, Keystore), FilterError> {
+    let config = Config::read(config)?;
+    let dir = keystore.map(Path::to_path_buf).or_else(|| config.keystore.clone());
+    let ks = Keystore::open(dir.as_deref())?;
+    Ok((config, ks))
+}
+
+fn authserv_id(config: &Config) -> String {
+    config.authserv_id.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            .unwrap_or_else(|| "sealpost".into())
+    })
+}
+
+/// One message from standard input to standard output. Exit 0 with the message (changed or not), 75 to
+/// retry later, 69 when the message is refused for good, 78 for a broken configuration; nothing is written
+/// to standard output unless the whole message is.
+pub(super) fn pipe_cmd(keystore: Option<&Path>, args: &FilterPipe) -> anyhow::Result<()> {
+    let run = || -> Result<Vec<u8>, FilterError> {
+        let (config, ks) = setup(&args.config, keystore)?;
+        let mut raw = Vec::new();
+        std::io::stdin()
+            .take(crate::mime::entity::MAX_MESSAGE as u64 + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| FilterError::Temporary(format!("reading the message: {e}")))?;
+        let forced = match args.direction {
+            ArgDirection::In => Some(Direction::Inbound),
+            ArgDirection::Out => Some(Direction::Outbound),
+            ArgDirection::Auto => None,
+        };
+        let p = plan::plan(&config, &ks, &raw, forced)?;
+        plan::apply(&p, &raw, &authserv_id(&config))
+    };
+    match run() {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&out).and_then(|()| stdout.flush()).context("writing the message")?;
+            Ok(())
+        }
+        Err(e) => Err(ExitWith(e.exit_status(), e.to_string()).into()),
+    }
+}
+
+/// What the filter would do with a message, and why; nothing is sent or changed.
+pub(super) fn explain_cmd(keystore: Option<&Path>, args: &FilterExplain) -> anyhow::Result<()> {
+    let (config, ks) = setup(&args.config, keystore)?;
+    let mut raw = Vec::new();
+    io::input(args.input.as_deref())?
+        .take(crate::mime::entity::MAX_MESSAGE as u64 + 1)
+        .read_to_end(&mut raw)
+        .context("reading the message")?;
+    let p = plan::plan(&config, &ks, &raw, None)?;
+    print!("{}", plan::explain(&p));
+    Ok(())
+}

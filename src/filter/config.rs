@@ -1,0 +1,178 @@
+//! The filters' configuration (TOML, CONTRACT.md "Filters"): where the keystore is, which domains are
+//! local, and what to do with outbound and inbound mail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::FilterError;
+use crate::mail::outgoing::Format;
+
+/// Largest configuration file read.
+const MAX_CONFIG: u64 = 1 << 20;
+
+/// When outbound mail is encrypted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encrypt {
+    /// Never.
+    Never,
+    /// When every recipient has a key (else signed only).
+    #[default]
+    Opportunistic,
+    /// Always: a recipient without a key is a permanent failure.
+    Required,
+}
+
+/// `[outbound]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outbound {
+    /// Sign with the sender's key when the keystore has one.
+    #[serde(default = "yes")]
+    pub sign: bool,
+    /// When to encrypt.
+    #[serde(default)]
+    pub encrypt: Encrypt,
+    /// The format.
+    #[serde(default = "pgp")]
+    pub format: Format,
+    /// Format per recipient domain or address (`"example.net" = "smime"`), overriding `format`.
+    #[serde(default)]
+    pub formats: BTreeMap<String, Format>,
+}
+
+/// `[inbound]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inbound {
+    /// Verify signatures and add the verification header.
+    #[serde(default = "yes")]
+    pub verify: bool,
+    /// Decrypt with the recipients' keys.
+    #[serde(default = "yes")]
+    pub decrypt: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn pgp() -> Format {
+    Format::Pgp
+}
+
+impl Default for Outbound {
+    fn default() -> Outbound {
+        Outbound { sign: true, encrypt: Encrypt::default(), format: Format::Pgp, formats: BTreeMap::new() }
+    }
+}
+
+impl Default for Inbound {
+    fn default() -> Inbound {
+        Inbound { verify: true, decrypt: true }
+    }
+}
+
+/// A listen/next-hop section (`[smtp]`, `[imap]`, `[pop3]`): read, used by the hooks of issues #7, #8, #11.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Endpoint {
+    /// Where to listen.
+    pub listen: Option<String>,
+    /// Next hop (SMTP).
+    pub relay: Option<String>,
+    /// Server behind the proxy (IMAP, POP3).
+    pub upstream: Option<String>,
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Keystore directory.
+    pub keystore: Option<PathBuf>,
+    /// Domains whose senders are ours: mail from them to elsewhere is outbound.
+    #[serde(default)]
+    pub local_domains: Vec<String>,
+    /// The authserv-id in the verification header (default: this host's name).
+    pub authserv_id: Option<String>,
+    /// A passphrase file for encrypted keys in the keystore.
+    pub passphrase_file: Option<PathBuf>,
+    /// Outbound policy.
+    #[serde(default)]
+    pub outbound: Outbound,
+    /// Inbound policy.
+    #[serde(default)]
+    pub inbound: Inbound,
+    /// `[smtp]`.
+    #[serde(default)]
+    pub smtp: Endpoint,
+    /// `[imap]`.
+    #[serde(default)]
+    pub imap: Endpoint,
+    /// `[pop3]`.
+    #[serde(default)]
+    pub pop3: Endpoint,
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn read(path: &Path) -> Result<Config, FilterError> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG).read_to_string(&mut text))
+            .map_err(|e| FilterError::Config(format!("cannot read {}: {e}", path.display())))?;
+        Config::parse(&text).map_err(|e| FilterError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Parses configuration text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let mut c: Config = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        for d in &mut c.local_domains {
+            *d = crate::keystore::address::normalize(&format!("x@{d}"))
+                .and_then(|a| a.split_once('@').map(|(_, d)| d.to_string()))
+                .ok_or_else(|| format!("local_domains: {d:?} is not a domain"))?;
+        }
+        Ok(c)
+    }
+
+    /// True for an address in a local domain.
+    pub fn is_local(&self, addr: &str) -> bool {
+        addr.rsplit_once('@').is_some_and(|(_, d)| self.local_domains.iter().any(|l| l == d))
+    }
+
+    /// The format for a recipient: by address, then by domain, then the default.
+    pub fn format_for(&self, addr: &str) -> Format {
+        let domain = addr.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        self.outbound
+            .formats
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(addr))
+            .or_else(|| self.outbound.formats.iter().find(|(k, _)| k.eq_ignore_ascii_case(domain)))
+            .map(|(_, f)| *f)
+            .unwrap_or(self.outbound.format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A panic in a test is a failed test.
+
+    use super::*;
+
+    #[test]
+    fn the_contract_example_parses() {
+        let c = Config::parse(
+            "keystore = \"/var/lib/sealpost\"\nlocal_domains = [\"Example.org\"]\n[smtp]\nlisten = \"127.0.0.1:10025\"\nrelay = \"127.0.0.1:10026\"\n[imap]\nlisten = \"127.0.0.1:1143\"\nupstream = \"127.0.0.1:143\"\n[pop3]\nlisten = \"127.0.0.1:1110\"\nupstream = \"127.0.0.1:110\"\n[outbound]\nsign = true\nencrypt = \"opportunistic\"\nformat = \"pgp\"\n[outbound.formats]\n\"example.net\" = \"smime\"\n[inbound]\nverify = true\ndecrypt = true\n",
+        )
+        .unwrap();
+        assert!(c.is_local("a@example.org") && !c.is_local("a@example.net"));
+        assert_eq!(c.format_for("b@EXAMPLE.net"), Format::Smime);
+        assert_eq!(c.format_for("b@elsewhere.example"), Format::Pgp);
+        assert_eq!(c.outbound.encrypt, Encrypt::Opportunistic);
+        assert!(Config::parse("encrypt = 1").is_err());
+        assert!(Config::parse("[outbound]\nencrypt = \"sometimes\"").is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! What the filters do with one message, decided from the configuration, the message's addresses and the
+//! keystore ([`plan`]), explained for people (`sealpost filter explain`), and carried out ([`apply`]).
+//!
+//! Direction: a sender in a local domain writing to anyone outside is outbound; everything else is inbound.
+//! Outbound: verification headers that pose as ours are removed; signed with the sender's key when
+//! `[outbound] sign` and the keystore has one; encrypted when every recipient has a certificate
+//! (`opportunistic`), never, or always (`required`: a recipient without one is a permanent refusal).
+//! Inbound: verified and decrypted with the recipients' keys (the message is passed through with a failing
+//! verdict when that fails), spoofed headers removed, our header added.
+
+use super::FilterError;
+use super::config::{Config, Encrypt};
+use crate::core::rand::SystemRng;
+use crate::keystore::Keystore;
+use crate::mail::keys::addresses;
+use crate::mail::open::{OpenOptions, open};
+use crate::mail::outgoing::{self, Format};
+use crate::mail::{MailKeys, result_header};
+
+/// Which way the message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// From a local sender to someone outside.
+    Outbound,
+    /// Everything else.
+    Inbound,
+}
+
+/// What will be done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing applies: the message goes on unchanged (spoofed headers removed).
+    PassThrough,
+    /// Sign and/or encrypt in a format.
+    Seal {
+        /// The format.
+        format: Format,
+        /// Sign with the sender's key.
+        sign: bool,
+        /// Encrypt for the recipients.
+        encrypt: bool,
+    },
+    /// Verify and/or decrypt, and add the verification header.
+    Open {
+        /// Decrypt with the recipients' keys.
+        decrypt: bool,
+    },
+    /// Refused for good (a required key is missing): the message must not go on.
+    Refuse(String),
+}
+
+/// The decision, with its reasons.
+pub struct Plan {
+    /// The direction.
+    pub direction: Direction,
+    /// The action.
+    pub action: Action,
+    /// Why, one line each.
+    pub reasons: Vec<String>,
+    /// The signer's keys (outbound) or the recipients' keys and senders' certificates (inbound).
+    pub keys: MailKeys,
+    /// The recipients' certificates (outbound).
+    pub to: MailKeys,
+}
+
+fn passphrase(config: &Config) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, FilterError> {
+    match &config.passphrase_file {
+        None => Ok(None),
+        Some(p) => {
+            let bytes =
+                std::fs::read(p).map_err(|e| FilterError::Temporary(format!("cannot read {}: {e}", p.display())))?;
+            let mut bytes = zeroize::Zeroizing::new(bytes);
+            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                bytes.pop();
+            }
+            Ok(Some(bytes))
+        }
+    }
+}
+
+/// Decides what to do with `raw`. `forced` overrides the direction.
+pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction>) -> Result<Plan, FilterError> {
+    let from = addresses(raw, &["from"])?;
+    let to = addresses(raw, &["to", "cc"])?;
+    let mut reasons = Vec::new();
+    let local_sender = from.first().is_some_and(|f| config.is_local(f));
+    let outside: Vec<&String> = to.iter().filter(|t| !config.is_local(t)).collect();
+    let direction = match forced {
+        Some(d) => {
+            reasons.push(format!("direction {d:?} as given"));
+            d
+        }
+        None if local_sender && !outside.is_empty() => {
+            reasons.push(format!(
+                "outbound: the sender {} is in a local domain and {} recipient(s) are not",
+                from[0],
+                outside.len()
+            ));
+            Direction::Outbound
+        }
+        None => {
+            reasons.push(match from.first() {
+                Some(f) if local_sender => format!("inbound: the sender {f} is local and so is every recipient"),
+                Some(f) => format!("inbound: the sender {f} is not in a local domain"),
+                None => "inbound: the message has no From address".to_string(),
+            });
+            Direction::Inbound
+        }
+    };
+    let pass = passphrase(config)?;
+    let pass = pass.as_deref().map(|p| &p[..]);
+    let mut keys = MailKeys::default();
+    let mut to_keys = MailKeys::default();
+    let action = match direction {
+        Direction::Inbound => {
+            let (verify, decrypt) = (config.inbound.verify, config.inbound.decrypt);
+            if !verify && !decrypt {
+                reasons.push("[inbound] verify and decrypt are both off".into());
+                Action::PassThrough
+            } else {
+                if decrypt {
+                    for addr in &to {
+                        for f in [Format::Pgp, Format::Smime] {
+                            if keys.add_keystore_secret(ks, addr, f, pass).unwrap_or(false) {
+                                reasons.push(format!("a {} secret key for {addr} to decrypt with", f.name()));
+                            }
+                        }
+                    }
+                }
+                for addr in &from {
+                    for f in [Format::Pgp, Format::Smime] {
+                        let n = keys.add_keystore_certs(ks, addr, f).unwrap_or(0);
+                        if n > 0 {
+                            reasons
+                                .push(format!("{n} {} certificate(s) of the sender {addr} to verify with", f.name()));
+                        }
+                    }
+                }
+                Action::Open { decrypt }
+            }
+        }
+        Direction::Outbound => {
+            let formats: Vec<Format> = outside.iter().map(|t| config.format_for(t)).collect();
+            let format = formats.first().copied().unwrap_or(config.outbound.format);
+            if formats.iter().any(|f| *f != format) {
+                reasons.push(format!(
+                    "recipients need different formats; this message is handled as {} (the SMTP hook sends each \
+                     format in its own transaction)",
+                    format.name()
+                ));
+            }
+            reasons.push(format!("format {}", format.name()));
+            let mut sign = false;
+            if config.outbound.sign {
+                let sender = from.first().map(String::as_str).unwrap_or("");
+                sign = keys.add_keystore_secret(ks, sender, format, pass).unwrap_or(false);
+                reasons.push(if sign {
+                    format!("signed with the {} key of {sender}", format.name())
+                } else {
+                    format!("not signed: the keystore has no {} secret key for {sender}", format.name())
+                });
+            }
+            let mut missing = Vec::new();
+            if config.outbound.encrypt != Encrypt::Never {
+                for t in &to {
+                    if to_keys.add_keystore_certs(ks, t, format).unwrap_or(0) == 0 {
+                        missing.push(t.clone());
+                    }
+                }
+            }
+            let encrypt = match config.outbound.encrypt {
+                Encrypt::Never => {
+                    reasons.push("not encrypted: [outbound] encrypt = \"never\"".into());
+                    false
+                }
+                Encrypt::Opportunistic if missing.is_empty() => {
+                    reasons.push(format!("encrypted: every recipient has a {} certificate", format.name()));
+                    true
+                }
+                Encrypt::Opportunistic => {
+                    reasons.push(format!("not encrypted: no {} certificate for {}", format.name(), missing.join(", ")));
+                    false
+                }
+                Encrypt::Required if missing.is_empty() => {
+                    reasons.push(format!("encrypted (required): every recipient has a {} certificate", format.name()));
+                    true
+                }
+                Encrypt::Required => {
+                    let why = format!(
+                        "encryption is required and there is no {} certificate for {}",
+                        format.name(),
+                        missing.join(", ")
+                    );
+                    reasons.push(format!("refused: {why}"));
+                    return Ok(Plan { direction, action: Action::Refuse(why), reasons, keys, to: to_keys });
+                }
+            };
+            if format == Format::Pem && encrypt && !sign {
+                reasons.push(
+                    "refused: PEM encryption needs the sender's key (RFC 1421 messages are always signed)".into(),
+                );
+                return Ok(Plan {
+                    direction,
+                    action: Action::Refuse("PEM encryption needs the sender's key".into()),
+                    reasons,
+                    keys,
+                    to: to_keys,
+                });
+            }
+            if sign || encrypt { Action::Seal { format, sign, encrypt } } else { Action::PassThrough }
+        }
+    };
+    Ok(Plan { direction, action, reasons, keys, to: to_keys })
+}
+
+/// Carries a plan out: the message to hand on.
+pub fn apply(plan: &Plan, raw: &[u8], authserv_id: &str) -> Result<Vec<u8>, FilterError> {
+    // Copies of our header never travel on, in either direction.
+    let root = crate::mime::parse(raw)?;
+    let cleaned = result_header::cut(raw, &result_header::spoofed_fields(raw, &root, authserv_id));
+    let policy = crate::core::policy::Policy::default();
+    match &plan.action {
+        Action::PassThrough => Ok(cleaned),
+        Action::Refuse(why) => Err(FilterError::Refused(why.clone())),
+        Action::Seal { format, sign, encrypt } => {
+            let mut rng = SystemRng;
+            let out = if *encrypt {
+                outgoing::seal(*format, &cleaned, &plan.keys, &plan.to, *sign, None, &mut rng)
+            } else {
+                outgoing::sign(*format, &cleaned, &plan.keys, false, &mut rng)
+            };
+            // A message that should have been sealed and could not be goes nowhere yet: retry later.
+            out.map_err(|e| FilterError::Temporary(format!("cannot seal the message: {e}")))
+        }
+        Action::Open { .. } => {
+            let opened = open(&cleaned, &plan.keys, &OpenOptions { authserv_id, policy: &policy })
+                .map_err(|e| FilterError::Temporary(format!("cannot read the message: {e}")))?;
+            Ok(opened.message)
+        }
+    }
+}
+
+/// The plan for people.
+pub fn explain(plan: &Plan) -> String {
+    let action = match &plan.action {
+        Action::PassThrough => "pass the message on unchanged (spoofed verification headers removed)".to_string(),
+        Action::Seal { format, sign, encrypt } => format!(
+            "{} as {}",
+            match (sign, encrypt) {
+                (true, true) => "sign and encrypt",
+                (false, true) => "encrypt",
+                _ => "sign",
+            },
+            format.name()
+        ),
+        Action::Open { decrypt: true } => "verify and decrypt, and add the verification header".into(),
+        Action::Open { decrypt: false } => "verify, and add the verification header".into(),
+        Action::Refuse(why) => format!("refuse the message: {why}"),
+    };
+    let mut out = format!("{}: {action}\n", if plan.direction == Direction::Outbound { "outbound" } else { "inbound" });
+    for r in &plan.reasons {
+        out.push_str(&format!("  - {r}\n"));
+    }
+    out
+}
