@@ -16,7 +16,6 @@
 //!
 //! MB means 10^6 bytes.
 
-mod legacy_keys;
 pub mod openssl;
 pub mod plot;
 mod rows;

@@ -147,9 +147,9 @@ fn rsa_key(bits: usize) -> Result<Arc<RsaPrivateKey>, CoreError> {
     Ok(k)
 }
 
-/// The operation of a DSA or ElGamal row, on the fixed keys of [`super::legacy_keys`].
+/// The operation of a DSA or ElGamal row, on the fixed keys of [`crate::core::known_keys`].
 fn legacy_op(op: LegacyOp, mut rng: SeededRng) -> Result<Op, CoreError> {
-    use super::legacy_keys::{DSA_2048, ELGAMAL_2048, bytes};
+    use crate::core::known_keys::{DSA_2048, ELGAMAL_2048, bytes};
     Ok(match op {
         LegacyOp::ElGamalEncrypt | LegacyOp::ElGamalDecrypt => {
             let [p, g, y, x] = ELGAMAL_2048.map(bytes);

@@ -20,16 +20,6 @@ fn setup(config: &Path, keystore: Option<&Path>) -> Result<(Config, Keystore), F
     Ok((config, ks))
 }
 
-fn authserv_id(config: &Config) -> String {
-    config.authserv_id.clone().unwrap_or_else(|| {
-        std::fs::read_to_string("/etc/hostname")
-            .ok()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
-            .unwrap_or_else(|| "sealpost".into())
-    })
-}
-
 /// One message from standard input to standard output. Exit 0 with the message (changed or not), 75 to
 /// retry later, 69 when the message is refused for good, 78 for a broken configuration; nothing is written
 /// to standard output unless the whole message is.
@@ -47,7 +37,7 @@ pub(super) fn pipe_cmd(keystore: Option<&Path>, args: &FilterPipe) -> anyhow::Re
             ArgDirection::Auto => None,
         };
         let p = plan::plan(&config, &ks, &raw, forced)?;
-        plan::apply(&p, &raw, &authserv_id(&config))
+        plan::apply(&p, &raw, &super::mail::authserv_id(config.authserv_id.as_deref()))
     };
     match run() {
         Ok(out) => {

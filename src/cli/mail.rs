@@ -214,7 +214,8 @@ pub(super) fn sign_encrypt_cmd(keystore: Option<&Path>, args: &MailSignEncrypt) 
     )
 }
 
-fn authserv_id(given: Option<&str>) -> String {
+/// The authserv-id of the verification header: the one given, else this host's name, else `sealpost`.
+pub(super) fn authserv_id(given: Option<&str>) -> String {
     if let Some(g) = given {
         return g.to_string();
     }

@@ -12,6 +12,7 @@ pub mod dsa;
 pub mod elgamal;
 mod eme;
 pub mod error;
+pub mod known_keys;
 pub mod mode;
 mod modp;
 pub mod pipeline;

@@ -1,5 +1,6 @@
-//! Fixed keys for the DSA and ElGamal rows of `sealpost bench` (sealpost makes no such keys itself). Public
-//! test keys: never use them for anything else.
+//! Published test keys, the only copy: the known-answer tests of [`super::dsa`] and [`super::elgamal`], the
+//! OpenPGP front end's tests, and the DSA and ElGamal rows of `sealpost bench` (sealpost makes no such keys
+//! itself). Never use them for anything else.
 
 /// DSA-2048 with a 256-bit q: the key of RFC 6979 appendix A.2.2, as p, q, g, x, y (hex).
 pub const DSA_2048: [&str; 5] = [
