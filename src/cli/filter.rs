@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::ExitWith;
-use super::args::filter::{Direction as ArgDirection, FilterExplain, FilterPipe};
+use super::args::filter::{Direction as ArgDirection, FilterExplain, FilterPipe, FilterServer};
 use super::files as io;
 use crate::filter::FilterError;
 use crate::filter::config::Config;
@@ -37,7 +37,7 @@ pub(super) fn pipe_cmd(keystore: Option<&Path>, args: &FilterPipe) -> anyhow::Re
             ArgDirection::Auto => None,
         };
         let p = plan::plan(&config, &ks, &raw, forced)?;
-        plan::apply(&p, &raw, &super::mail::authserv_id(config.authserv_id.as_deref()))
+        plan::apply(&p, &raw, &super::mail::authserv_id(config.authserv_id.as_deref())).map(|o| o.message)
     };
     match run() {
         Ok(out) => {
@@ -59,5 +59,15 @@ pub(super) fn explain_cmd(keystore: Option<&Path>, args: &FilterExplain) -> anyh
         .context("reading the message")?;
     let p = plan::plan(&config, &ks, &raw, None)?;
     print!("{}", plan::explain(&p));
+    Ok(())
+}
+
+/// The SMTP content filter, until SIGTERM.
+pub(super) fn smtp_cmd(keystore: Option<&Path>, args: &FilterServer) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_ansi(false).try_init();
+    let (config, ks) = setup(&args.config, keystore)?;
+    crate::filter::smtp::run(config, ks, args.listen.as_deref(), args.relay.as_deref())?;
     Ok(())
 }

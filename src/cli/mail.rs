@@ -216,14 +216,7 @@ pub(super) fn sign_encrypt_cmd(keystore: Option<&Path>, args: &MailSignEncrypt) 
 
 /// The authserv-id of the verification header: the one given, else this host's name, else `sealpost`.
 pub(super) fn authserv_id(given: Option<&str>) -> String {
-    if let Some(g) = given {
-        return g.to_string();
-    }
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
-        .unwrap_or_else(|| "sealpost".into())
+    crate::mail::result_header::authserv_id(given)
 }
 
 /// Reads, opens and writes the message with the verification header, whatever the verdict (the header says

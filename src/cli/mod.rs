@@ -101,7 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             MailCommand::Receipt(_) => not_yet("mail receipt", 12),
         },
         Command::Filter(cmd) => match cmd {
-            FilterCommand::Smtp(_) => not_yet("filter smtp", 7),
+            FilterCommand::Smtp(a) => filter::smtp_cmd(cli.keystore.as_deref(), &a),
             FilterCommand::Imap(_) => not_yet("filter imap", 8),
             FilterCommand::Pop3(_) => not_yet("filter pop3", 11),
             FilterCommand::Pipe(a) => filter::pipe_cmd(cli.keystore.as_deref(), &a),

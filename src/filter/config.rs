@@ -75,15 +75,110 @@ impl Default for Inbound {
     }
 }
 
-/// A listen/next-hop section (`[smtp]`, `[imap]`, `[pop3]`): read, used by the hooks of issues #7, #8, #11.
+/// A listen/upstream section (`[imap]`, `[pop3]`): read, used by the hooks of issues #8 and #11.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Endpoint {
     /// Where to listen.
     pub listen: Option<String>,
-    /// Next hop (SMTP).
-    pub relay: Option<String>,
     /// Server behind the proxy (IMAP, POP3).
     pub upstream: Option<String>,
+}
+
+/// `[smtp]`: the content-filter proxy (`sealpost filter smtp`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// Where to listen.
+    #[serde(default = "smtp_listen")]
+    pub listen: String,
+    /// The next hop (Postfix's re-injection smtpd).
+    #[serde(default = "smtp_relay")]
+    pub relay: String,
+    /// The name in the greeting and EHLO reply (default: the authserv-id).
+    pub hostname: Option<String>,
+    /// Largest message accepted, in bytes (advertised as SIZE).
+    #[serde(default = "max_message_size")]
+    pub max_message_size: usize,
+    /// Largest line, CRLF included (RFC 5321 section 4.5.3.1.6: 1000).
+    #[serde(default = "max_line_length")]
+    pub max_line_length: usize,
+    /// Largest header section of a message, in bytes (Postfix's header_size_limit).
+    #[serde(default = "max_header_size")]
+    pub max_header_size: usize,
+    /// Most header fields in a message.
+    #[serde(default = "max_header_fields")]
+    pub max_header_fields: usize,
+    /// Most recipients per transaction (more are answered 452 and sent again by the client later).
+    #[serde(default = "max_recipients")]
+    pub max_recipients: usize,
+    /// Most connections at once (more are answered 421).
+    #[serde(default = "max_connections")]
+    pub max_connections: usize,
+    /// Messages processed at once (signing, encryption); default: the number of cores.
+    pub workers: Option<usize>,
+    /// Seconds to wait for a command or a piece of data from the client (RFC 5321 section 4.5.3.2: 5 minutes).
+    #[serde(default = "timeout_seconds")]
+    pub timeout_seconds: u64,
+    /// Seconds for each step of the next-hop transaction.
+    #[serde(default = "relay_timeout_seconds")]
+    pub relay_timeout_seconds: u64,
+    /// On SIGTERM, seconds to let messages in flight finish before exiting.
+    #[serde(default = "shutdown_seconds")]
+    pub shutdown_seconds: u64,
+}
+
+fn smtp_listen() -> String {
+    "127.0.0.1:10025".into()
+}
+fn smtp_relay() -> String {
+    "127.0.0.1:10026".into()
+}
+fn max_message_size() -> usize {
+    64 << 20
+}
+fn max_line_length() -> usize {
+    1000
+}
+fn max_header_size() -> usize {
+    100 << 10
+}
+fn max_header_fields() -> usize {
+    1000
+}
+fn max_recipients() -> usize {
+    1000
+}
+fn max_connections() -> usize {
+    100
+}
+fn timeout_seconds() -> u64 {
+    300
+}
+fn relay_timeout_seconds() -> u64 {
+    120
+}
+fn shutdown_seconds() -> u64 {
+    60
+}
+
+impl Default for Smtp {
+    fn default() -> Smtp {
+        Smtp {
+            listen: smtp_listen(),
+            relay: smtp_relay(),
+            hostname: None,
+            max_message_size: max_message_size(),
+            max_line_length: max_line_length(),
+            max_header_size: max_header_size(),
+            max_header_fields: max_header_fields(),
+            max_recipients: max_recipients(),
+            max_connections: max_connections(),
+            workers: None,
+            timeout_seconds: timeout_seconds(),
+            relay_timeout_seconds: relay_timeout_seconds(),
+            shutdown_seconds: shutdown_seconds(),
+        }
+    }
 }
 
 /// The whole file.
@@ -107,7 +202,7 @@ pub struct Config {
     pub inbound: Inbound,
     /// `[smtp]`.
     #[serde(default)]
-    pub smtp: Endpoint,
+    pub smtp: Smtp,
     /// `[imap]`.
     #[serde(default)]
     pub imap: Endpoint,
@@ -130,6 +225,18 @@ impl Config {
     /// Parses configuration text.
     pub fn parse(text: &str) -> Result<Config, String> {
         let mut c: Config = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        let s = &c.smtp;
+        if s.max_message_size == 0 || s.max_message_size > crate::mime::entity::MAX_MESSAGE {
+            return Err(format!("smtp.max_message_size: from 1 to {}", crate::mime::entity::MAX_MESSAGE));
+        }
+        if s.max_line_length < 512 || s.max_recipients == 0 || s.max_connections == 0 || s.workers == Some(0) {
+            return Err(
+                "smtp: max_line_length is at least 512; max_recipients, max_connections, workers at least 1".into()
+            );
+        }
+        if s.timeout_seconds == 0 || s.relay_timeout_seconds == 0 {
+            return Err("smtp: timeouts are at least 1 second".into());
+        }
         for d in &mut c.local_domains {
             *d = crate::keystore::address::normalize(&format!("x@{d}"))
                 .and_then(|a| a.split_once('@').map(|(_, d)| d.to_string()))
@@ -172,6 +279,9 @@ mod tests {
         assert_eq!(c.format_for("b@EXAMPLE.net"), Format::Smime);
         assert_eq!(c.format_for("b@elsewhere.example"), Format::Pgp);
         assert_eq!(c.outbound.encrypt, Encrypt::Opportunistic);
+        assert_eq!((c.smtp.relay.as_str(), c.smtp.max_line_length), ("127.0.0.1:10026", 1000));
+        assert!(Config::parse("[smtp]\nmax_line_length = 10").is_err());
+        assert!(Config::parse("[smtp]\nrelais = \"x\"").is_err());
         assert!(Config::parse("encrypt = 1").is_err());
         assert!(Config::parse("[outbound]\nencrypt = \"sometimes\"").is_err());
     }

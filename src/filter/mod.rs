@@ -1,9 +1,12 @@
-//! The mail hooks: the pipe filter and `filter explain` (issue #7; the SMTP proxy is to come), and later the
+//! The mail hooks: the SMTP content filter ([`smtp`], per-recipient decisions in [`route`]), the pipe
+//! filter and `filter explain` (issue #7), and later the
 //! IMAP and POP3 proxies (issues #8, #11). Every message goes through [`plan`]: the configuration
 //! ([`config`]) and the keystore decide, the mail layer does the work.
 
 pub mod config;
 pub mod plan;
+pub mod route;
+pub mod smtp;
 
 /// Errors of the filters. The pipe filter maps them to exit statuses a mail system understands.
 #[derive(Debug, thiserror::Error)]

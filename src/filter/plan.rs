@@ -63,7 +63,8 @@ pub struct Plan {
     pub to: MailKeys,
 }
 
-fn passphrase(config: &Config) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, FilterError> {
+/// The passphrase for the keystore's encrypted secret keys, from `passphrase_file` (final newline removed).
+pub fn passphrase(config: &Config) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, FilterError> {
     match &config.passphrase_file {
         None => Ok(None),
         Some(p) => {
@@ -118,24 +119,7 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
                 reasons.push("[inbound] verify and decrypt are both off".into());
                 Action::PassThrough
             } else {
-                if decrypt {
-                    for addr in &to {
-                        for f in [Format::Pgp, Format::Smime] {
-                            if keys.add_keystore_secret(ks, addr, f, pass).unwrap_or(false) {
-                                reasons.push(format!("a {} secret key for {addr} to decrypt with", f.name()));
-                            }
-                        }
-                    }
-                }
-                for addr in &from {
-                    for f in [Format::Pgp, Format::Smime] {
-                        let n = keys.add_keystore_certs(ks, addr, f).unwrap_or(0);
-                        if n > 0 {
-                            reasons
-                                .push(format!("{n} {} certificate(s) of the sender {addr} to verify with", f.name()));
-                        }
-                    }
-                }
+                keys = inbound_keys(ks, &from, if decrypt { &to } else { &[] }, pass, &mut reasons);
                 Action::Open { decrypt }
             }
         }
@@ -153,12 +137,7 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
             let mut sign = false;
             if config.outbound.sign {
                 let sender = from.first().map(String::as_str).unwrap_or("");
-                sign = keys.add_keystore_secret(ks, sender, format, pass).unwrap_or(false);
-                reasons.push(if sign {
-                    format!("signed with the {} key of {sender}", format.name())
-                } else {
-                    format!("not signed: the keystore has no {} secret key for {sender}", format.name())
-                });
+                sign = signer_keys(&mut keys, ks, sender, format, pass, &mut reasons);
             }
             let mut missing = Vec::new();
             if config.outbound.encrypt != Encrypt::Never {
@@ -213,14 +192,68 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
     Ok(Plan { direction, action, reasons, keys, to: to_keys })
 }
 
+/// The keys to open an inbound message: the secret keys of `recipients` (to decrypt) and the certificates of
+/// `senders` (to verify), each found one named in `reasons`.
+pub(crate) fn inbound_keys(
+    ks: &Keystore,
+    senders: &[String],
+    recipients: &[String],
+    pass: Option<&[u8]>,
+    reasons: &mut Vec<String>,
+) -> MailKeys {
+    let mut keys = MailKeys::default();
+    for addr in recipients {
+        for f in [Format::Pgp, Format::Smime] {
+            if keys.add_keystore_secret(ks, addr, f, pass).unwrap_or(false) {
+                reasons.push(format!("a {} secret key for {addr} to decrypt with", f.name()));
+            }
+        }
+    }
+    for addr in senders {
+        for f in [Format::Pgp, Format::Smime] {
+            let n = keys.add_keystore_certs(ks, addr, f).unwrap_or(0);
+            if n > 0 {
+                reasons.push(format!("{n} {} certificate(s) of the sender {addr} to verify with", f.name()));
+            }
+        }
+    }
+    keys
+}
+
+/// Adds the signer's secret key in `format` to `keys`; false (with the reason) when the keystore has none.
+pub(crate) fn signer_keys(
+    keys: &mut MailKeys,
+    ks: &Keystore,
+    sender: &str,
+    format: Format,
+    pass: Option<&[u8]>,
+    reasons: &mut Vec<String>,
+) -> bool {
+    let sign = keys.add_keystore_secret(ks, sender, format, pass).unwrap_or(false);
+    reasons.push(if sign {
+        format!("signed with the {} key of {sender}", format.name())
+    } else {
+        format!("not signed: the keystore has no {} secret key for {sender}", format.name())
+    });
+    sign
+}
+
+/// What [`apply`] made: the message to hand on, and the verdict when the message was opened.
+pub struct Outcome {
+    /// The message to hand on.
+    pub message: Vec<u8>,
+    /// The verification verdict (inbound).
+    pub verdict: Option<crate::core::verdict::Verdict>,
+}
+
 /// Carries a plan out: the message to hand on.
-pub fn apply(plan: &Plan, raw: &[u8], authserv_id: &str) -> Result<Vec<u8>, FilterError> {
+pub fn apply(plan: &Plan, raw: &[u8], authserv_id: &str) -> Result<Outcome, FilterError> {
     // Copies of our header never travel on, in either direction.
     let root = crate::mime::parse(raw)?;
     let cleaned = result_header::cut(raw, &result_header::spoofed_fields(raw, &root, authserv_id));
     let policy = crate::core::policy::Policy::default();
     match &plan.action {
-        Action::PassThrough => Ok(cleaned),
+        Action::PassThrough => Ok(Outcome { message: cleaned, verdict: None }),
         Action::Refuse(why) => Err(FilterError::Refused(why.clone())),
         Action::Seal { format, sign, encrypt } => {
             let mut rng = SystemRng;
@@ -230,12 +263,13 @@ pub fn apply(plan: &Plan, raw: &[u8], authserv_id: &str) -> Result<Vec<u8>, Filt
                 outgoing::sign(*format, &cleaned, &plan.keys, false, &mut rng)
             };
             // A message that should have been sealed and could not be goes nowhere yet: retry later.
-            out.map_err(|e| FilterError::Temporary(format!("cannot seal the message: {e}")))
+            let message = out.map_err(|e| FilterError::Temporary(format!("cannot seal the message: {e}")))?;
+            Ok(Outcome { message, verdict: None })
         }
         Action::Open { .. } => {
             let opened = open(&cleaned, &plan.keys, &OpenOptions { authserv_id, policy: &policy })
                 .map_err(|e| FilterError::Temporary(format!("cannot read the message: {e}")))?;
-            Ok(opened.message)
+            Ok(Outcome { message: opened.message, verdict: Some(opened.verdict) })
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::core::policy::Policy;
 use crate::core::rand::Rng;
 
 /// A mail security format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// PGP/MIME (RFC 3156).

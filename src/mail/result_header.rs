@@ -230,6 +230,18 @@ pub fn stamp(raw: &[u8], authserv_id: &str, v: &Verdict, from: FromMatch) -> Res
     Ok(out)
 }
 
+/// The authserv-id to write: `given`, else this host's name from /etc/hostname, else "sealpost".
+pub fn authserv_id(given: Option<&str>) -> String {
+    if let Some(g) = given {
+        return g.to_string();
+    }
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .unwrap_or_else(|| "sealpost".into())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // A panic in a test is a failed test.

@@ -5,7 +5,10 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // Test helpers fail tests by panicking.
 
 pub mod gpg;
+pub mod postfix;
 pub mod sandboxed;
+pub mod smtp;
+pub mod smtp_load;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -7,7 +7,8 @@ use clap::{Args, Subcommand, ValueEnum};
 /// Mail-path filters.
 #[derive(Debug, Subcommand)]
 pub enum FilterCommand {
-    /// SMTP content filter (Postfix after-queue pattern) (not implemented yet: issue #7).
+    /// SMTP content filter (Postfix after-queue pattern): sign/encrypt outbound, verify/decrypt inbound.
+    #[command(after_help = SMTP_HELP)]
     Smtp(FilterServer),
     /// IMAP proxy that decrypts and verifies as clients fetch (not implemented yet: issue #8).
     Imap(FilterUpstream),
@@ -18,6 +19,26 @@ pub enum FilterCommand {
     /// Show what the policy would do with a message, and why, without sending anything.
     Explain(FilterExplain),
 }
+
+const SMTP_HELP: &str = "\
+The MTA hands each message to the filter over SMTP; the filter processes it with the policy in the
+configuration and hands it to the next hop, answering 250 only after the next hop accepted it, and 4xx
+when anything failed (the MTA keeps the message and retries), 5xx when refused for good (encryption
+required and no certificate). docs/deploy/postfix.md has the Postfix configuration.
+
+Offered: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP; PIPELINING SIZE 8BITMIME SMTPUTF8
+ENHANCEDSTATUSCODES. Refused: VRFY EXPN STARTTLS AUTH BDAT. A bare LF or CR closes the connection
+(SMTP smuggling). Limits and timeouts are in [smtp]: max_message_size, max_line_length (1000),
+max_header_size, max_header_fields, max_recipients, max_connections, workers, timeout_seconds,
+relay_timeout_seconds, shutdown_seconds.
+
+SIGTERM: new connections are refused, messages in flight finish (up to shutdown_seconds), idle clients
+hear 421. Logs go to standard error, one line per message (id, direction, action, verdict, time);
+SEALPOST_LOG=debug for more.
+
+Examples:
+  sealpost filter smtp --config /etc/sealpost/filter.toml
+  sealpost filter smtp --config filter.toml --listen 127.0.0.1:10025 --relay 127.0.0.1:10026";
 
 /// `filter smtp`.
 #[derive(Debug, Args)]
