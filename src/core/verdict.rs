@@ -22,6 +22,8 @@ pub enum Format {
     Pem,
     /// The core's own demonstration envelope (`sealpost demo`); not a standard format.
     Core,
+    /// A whole message with no signature or encryption in any format (`mail verify` of plain mail).
+    None,
 }
 
 /// The overall result.

@@ -122,6 +122,9 @@ pub struct Smtp {
     /// Seconds for each step of the next-hop transaction.
     #[serde(default = "relay_timeout_seconds")]
     pub relay_timeout_seconds: u64,
+    /// Seconds a key loaded from the keystore is kept (0: loaded for every message).
+    #[serde(default = "key_cache_seconds")]
+    pub key_cache_seconds: u64,
     /// On SIGTERM, seconds to let messages in flight finish before exiting.
     #[serde(default = "shutdown_seconds")]
     pub shutdown_seconds: u64,
@@ -157,6 +160,9 @@ fn timeout_seconds() -> u64 {
 fn relay_timeout_seconds() -> u64 {
     120
 }
+fn key_cache_seconds() -> u64 {
+    60
+}
 fn shutdown_seconds() -> u64 {
     60
 }
@@ -176,6 +182,7 @@ impl Default for Smtp {
             workers: None,
             timeout_seconds: timeout_seconds(),
             relay_timeout_seconds: relay_timeout_seconds(),
+            key_cache_seconds: key_cache_seconds(),
             shutdown_seconds: shutdown_seconds(),
         }
     }

@@ -3,6 +3,7 @@
 //! IMAP and POP3 proxies (issues #8, #11). Every message goes through [`plan`]: the configuration
 //! ([`config`]) and the keystore decide, the mail layer does the work.
 
+pub mod cache;
 pub mod config;
 pub mod plan;
 pub mod route;

@@ -58,9 +58,9 @@ pub struct Plan {
     /// Why, one line each.
     pub reasons: Vec<String>,
     /// The signer's keys (outbound) or the recipients' keys and senders' certificates (inbound).
-    pub keys: MailKeys,
+    pub keys: std::sync::Arc<MailKeys>,
     /// The recipients' certificates (outbound).
-    pub to: MailKeys,
+    pub to: std::sync::Arc<MailKeys>,
 }
 
 /// The passphrase for the keystore's encrypted secret keys, from `passphrase_file` (final newline removed).
@@ -171,7 +171,13 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
                         missing.join(", ")
                     );
                     reasons.push(format!("refused: {why}"));
-                    return Ok(Plan { direction, action: Action::Refuse(why), reasons, keys, to: to_keys });
+                    return Ok(Plan {
+                        direction,
+                        action: Action::Refuse(why),
+                        reasons,
+                        keys: keys.into(),
+                        to: to_keys.into(),
+                    });
                 }
             };
             if format == Format::Pem && encrypt && !sign {
@@ -182,14 +188,14 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
                     direction,
                     action: Action::Refuse("PEM encryption needs the sender's key".into()),
                     reasons,
-                    keys,
-                    to: to_keys,
+                    keys: keys.into(),
+                    to: to_keys.into(),
                 });
             }
             if sign || encrypt { Action::Seal { format, sign, encrypt } } else { Action::PassThrough }
         }
     };
-    Ok(Plan { direction, action, reasons, keys, to: to_keys })
+    Ok(Plan { direction, action, reasons, keys: keys.into(), to: to_keys.into() })
 }
 
 /// The keys to open an inbound message: the secret keys of `recipients` (to decrypt) and the certificates of

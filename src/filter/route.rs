@@ -15,7 +15,11 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use super::FilterError;
+use super::cache::Cache;
 use super::config::{Config, Encrypt};
 use super::plan::{Action, Direction, Plan, inbound_keys, signer_keys};
 use crate::keystore::Keystore;
@@ -37,16 +41,45 @@ pub enum Treatment {
     Inbound,
 }
 
+/// Keys loaded from the keystore, shared by every message (see [`super::cache`]).
+pub struct Keys {
+    loaded: Cache<MailKeys>,
+    found: Cache<bool>,
+}
+
+impl Keys {
+    /// Keeps what is loaded for `ttl`.
+    pub fn new(ttl: Duration) -> Keys {
+        Keys { loaded: Cache::new(ttl), found: Cache::new(ttl) }
+    }
+}
+
 /// A recipient's treatment, from the envelope sender (`None` for the null sender `<>`) and the keystore.
 /// A recipient that can never be served (encryption required and no certificate) is
 /// [`FilterError::Refused`].
-pub fn treatment(config: &Config, ks: &Keystore, sender: Option<&str>, rcpt: &str) -> Result<Treatment, FilterError> {
+pub fn treatment(
+    config: &Config,
+    ks: &Keystore,
+    cache: &Keys,
+    sender: Option<&str>,
+    rcpt: &str,
+) -> Result<Treatment, FilterError> {
     let local_sender = sender.is_some_and(|s| config.is_local(s));
     if !local_sender || config.is_local(rcpt) {
         return Ok(Treatment::Inbound);
     }
     let format = config.format_for(rcpt);
-    let has_cert = || MailKeys::default().add_keystore_certs(ks, rcpt, format).unwrap_or(0) > 0;
+    let has_cert = || {
+        let key = format!("cert?{}|{rcpt}", format.name());
+        cache
+            .found
+            .get(&key, || {
+                Ok::<bool, FilterError>(
+                    certs(ks, &[rcpt], format).is_ok_and(|k| k.pgp_certs.len() + k.x509_certs.len() > 0),
+                )
+            })
+            .is_ok_and(|b| *b)
+    };
     let encrypt = match config.outbound.encrypt {
         Encrypt::Never => false,
         Encrypt::Opportunistic => has_cert(),
@@ -85,6 +118,7 @@ pub struct Group {
 pub fn groups(
     config: &Config,
     ks: &Keystore,
+    cache: &Keys,
     pass: Option<&[u8]>,
     raw: &[u8],
     sender: Option<&str>,
@@ -97,7 +131,7 @@ pub fn groups(
         let n = &r.normalized;
         let key = match r.treatment {
             Treatment::Outbound { encrypt: true, .. } if !visible.contains(n) => Some(n.clone()),
-            Treatment::Inbound if config.inbound.decrypt && has_secret(ks, n) => Some(n.clone()),
+            Treatment::Inbound if config.inbound.decrypt && has_secret(ks, cache, n) => Some(n.clone()),
             _ => None,
         };
         by_treatment.entry((r.treatment, key)).or_default().push(r);
@@ -116,29 +150,39 @@ pub fn groups(
                         direction: Direction::Inbound,
                         action: Action::PassThrough,
                         reasons,
-                        keys: MailKeys::default(),
-                        to: MailKeys::default(),
+                        keys: Arc::default(),
+                        to: Arc::default(),
                     }
                 } else {
                     let decrypt_for = if alone.is_some() { &rcpts[..] } else { &[] };
-                    let keys = inbound_keys(ks, &from, decrypt_for, pass, &mut reasons);
+                    let key = format!("in|{}|{}", from.join(","), decrypt_for.join(","));
+                    let keys = cache
+                        .loaded
+                        .get(&key, || Ok::<_, FilterError>(inbound_keys(ks, &from, decrypt_for, pass, &mut reasons)))?;
                     Plan {
                         direction: Direction::Inbound,
                         action: Action::Open { decrypt },
                         reasons,
                         keys,
-                        to: MailKeys::default(),
+                        to: Arc::default(),
                     }
                 }
             }
             Treatment::Outbound { format, encrypt } => {
                 reasons.push(format!("outbound as {} for {}", format.name(), rcpts.join(", ")));
-                let mut keys = MailKeys::default();
+                let mut keys = Arc::default();
                 let mut sign = false;
                 if config.outbound.sign {
                     match (sender, from.as_slice()) {
                         (Some(s), [f]) if s == f => {
-                            sign = signer_keys(&mut keys, ks, s, format, pass, &mut reasons);
+                            let key = format!("sign|{}|{s}", format.name());
+                            keys = cache.loaded.get(&key, || {
+                                let mut k = MailKeys::default();
+                                signer_keys(&mut k, ks, s, format, pass, &mut reasons);
+                                Ok::<_, FilterError>(k)
+                            })?;
+                            sign = keys.pgp_secret.is_some() || !keys.x509_identities.is_empty();
+                            reasons.push(format!("signed: {sign}"));
                         }
                         _ => reasons.push(format!(
                             "not signed: the From field ({}) is not the envelope sender ({})",
@@ -147,11 +191,11 @@ pub fn groups(
                         )),
                     }
                 }
-                let mut to = MailKeys::default();
+                let mut to = Arc::default();
                 if encrypt {
-                    for r in &rcpts {
-                        to.add_keystore_certs(ks, r, format)?;
-                    }
+                    let names: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+                    let key = format!("to|{}|{}", format.name(), names.join(","));
+                    to = cache.loaded.get(&key, || certs(ks, &names, format))?;
                     reasons.push(format!("encrypted to {}", rcpts.join(", ")));
                 }
                 let action = if format == Format::Pem && encrypt && !sign {
@@ -169,6 +213,21 @@ pub fn groups(
     Ok(out)
 }
 
-fn has_secret(ks: &Keystore, rcpt: &str) -> bool {
-    ks.pgp_secret_for(rcpt).is_ok_and(|v| !v.is_empty()) || ks.x509_secret_for(rcpt).is_ok_and(|v| !v.is_empty())
+fn has_secret(ks: &Keystore, cache: &Keys, rcpt: &str) -> bool {
+    let found = || {
+        Ok::<bool, FilterError>(
+            ks.pgp_secret_for(rcpt).is_ok_and(|v| !v.is_empty())
+                || ks.x509_secret_for(rcpt).is_ok_and(|v| !v.is_empty()),
+        )
+    };
+    cache.found.get(&format!("secret?{rcpt}"), found).is_ok_and(|b| *b)
+}
+
+/// The certificates of `rcpts` in `format`.
+fn certs(ks: &Keystore, rcpts: &[&str], format: Format) -> Result<MailKeys, FilterError> {
+    let mut k = MailKeys::default();
+    for r in rcpts {
+        k.add_keystore_certs(ks, r, format)?;
+    }
+    Ok(k)
 }

@@ -43,6 +43,10 @@ impl std::fmt::Debug for MailKeys {
 
 /// The addresses in the message's header fields `names` (e.g. From; To, Cc), normalised, sorted, once each.
 pub fn addresses(raw: &[u8], names: &[&str]) -> Result<Vec<String>, super::MailError> {
+    // Only the header is parsed: the body can be large and holds no addresses that count here.
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    let end = end.or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 2));
+    let raw = &raw[..end.unwrap_or(raw.len())];
     let root = crate::mime::parse(raw)?;
     let mut out = Vec::new();
     for name in names {

@@ -264,7 +264,7 @@ fn inner_parts(raw: &[u8], root: &Node, keys: &MailKeys, policy: &Policy) -> Res
         }
     }
     let mut v = verdict.unwrap_or_else(|| {
-        let mut v = Verdict::new(Format::Pgp);
+        let mut v = Verdict::new(Format::None);
         v.part = Some("none".into());
         v
     });

@@ -94,6 +94,9 @@ pub struct SecretKeys {
     certs: Vec<Cert>,
     v3: Vec<V3Key>,
     passphrase: Option<Password>,
+    /// RSA keys already unlocked and taken into the core, by fingerprint: unlocking (the passphrase's S2K)
+    /// and preparing a key cost more than a signature, and a filter signs many messages with one key.
+    unlocked: std::sync::Mutex<std::collections::HashMap<openpgp::Fingerprint, CoreRsaKey>>,
 }
 
 impl SecretKeys {
@@ -105,7 +108,7 @@ impl SecretKeys {
                 describe(c)
             )));
         }
-        Ok(SecretKeys { certs, v3: Vec::new(), passphrase })
+        Ok(SecretKeys { certs, v3: Vec::new(), passphrase, unlocked: Default::default() })
     }
 
     /// Reads secret keys from the contents of key files: OpenPGP transferable secret keys (armored or
@@ -161,6 +164,22 @@ impl SecretKeys {
         }
     }
 
+    /// The RSA key `key` unlocked into the core, once per [`SecretKeys`]; `None` for other algorithms.
+    fn core_rsa(&self, key: &Key<SecretParts, UnspecifiedRole>) -> Result<Option<CoreRsaKey>, PgpError> {
+        if !matches!(key.mpis(), openpgp::crypto::mpi::PublicKey::RSA { .. }) {
+            return Ok(None);
+        }
+        let fp = key.fingerprint();
+        if let Some(k) = self.unlocked.lock().ok().and_then(|m| m.get(&fp).cloned()) {
+            return Ok(Some(k));
+        }
+        let core = self.unlock(key, CoreRsaKey::from_secret)?;
+        if let (Some(c), Ok(mut m)) = (&core, self.unlocked.lock()) {
+            m.insert(fp, c.clone());
+        }
+        Ok(core)
+    }
+
     /// One signer per certificate: its valid, unexpired, unrevoked signing-capable secret key.
     pub fn signers(&self) -> Result<Vec<Box<dyn Signer + Send + Sync>>, PgpError> {
         let p = sequoia_policy();
@@ -182,7 +201,10 @@ impl SecretKeys {
                 .next()
                 .ok_or_else(|| PgpError::NoUsableKey(format!("{} has no usable signing key", describe(cert))))?;
             let key = ka.key().clone().role_into_unspecified();
-            out.push(self.unlock(&key, signer_for)?);
+            match self.core_rsa(&key)? {
+                Some(core) => out.push(Box::new(core) as Box<dyn Signer + Send + Sync>),
+                None => out.push(self.unlock(&key, signer_for)?),
+            }
         }
         Ok(out)
     }
@@ -198,7 +220,12 @@ impl SecretKeys {
                     continue;
                 }
                 let key = ka.key().clone().role_into_unspecified();
-                match self.unlock(&key, decryptor_for) {
+                let made = match self.core_rsa(&key) {
+                    Ok(Some(core)) => Ok(Box::new(core) as Box<dyn Decryptor + Send + Sync>),
+                    Ok(None) => self.unlock(&key, decryptor_for),
+                    Err(e) => Err(e),
+                };
+                match made {
                     Ok(d) => out.push((key.keyid(), d)),
                     Err(e) => locked = Some(e),
                 }

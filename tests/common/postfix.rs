@@ -32,14 +32,16 @@ use std::time::{Duration, Instant};
 
 use super::smtp::{free_port, unavailable};
 
-/// The deployment guide, whose marked blocks configure the instance.
-const DOC: &str = include_str!("../../docs/deploy/postfix.md");
+/// The deployment guide, whose marked blocks configure the instance (read when an instance starts, so the
+/// other test binaries that share this module do not depend on it).
+const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploy/postfix.md");
 
 /// A fenced block of the deployment guide: the one after the `<!-- test-config: NAME` marker.
 pub fn doc_block(name: &str) -> String {
+    let doc = fs::read_to_string(DOC).unwrap_or_else(|e| panic!("cannot read {DOC}: {e}"));
     let marker = format!("<!-- test-config: {name}");
-    let at = DOC.find(&marker).unwrap_or_else(|| panic!("docs/deploy/postfix.md has no {marker:?} marker"));
-    let mut lines = DOC[at..].lines().skip(1);
+    let at = doc.find(&marker).unwrap_or_else(|| panic!("docs/deploy/postfix.md has no {marker:?} marker"));
+    let mut lines = doc[at..].lines().skip(1);
     let fence = lines.next().unwrap_or_default();
     assert!(fence.starts_with("```"), "docs/deploy/postfix.md: {marker:?} is not followed by a ``` block");
     let mut block = String::new();
@@ -125,7 +127,7 @@ impl Postfix {
         // cannot bind it and the start is retried with new ones.
         let mut last = String::new();
         for _ in 0..4 {
-            let mut pf = Postfix {
+            let pf = Postfix {
                 bin: bin.clone(),
                 dir: dir.clone(),
                 smtp_port: free_port(),
@@ -364,10 +366,10 @@ impl Postfix {
         for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
             let env = fs::read(entry.path().join("environ")).unwrap_or_default();
-            if env.split(|&b| b == 0).any(|v| v == ours.as_bytes()) {
-                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                }
+            if env.split(|&b| b == 0).any(|v| v == ours.as_bytes())
+                && let Some(pid) = rustix::process::Pid::from_raw(pid)
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
             }
         }
     }

@@ -63,6 +63,8 @@ pub struct LoadOptions {
     pub data_timeout: Duration,
     /// Runtime threads: 1 runs every client on one thread (the least CPU taken from the server under test).
     pub threads: usize,
+    /// Start no message after this long (messages not started are left out of the report, not failed).
+    pub max_duration: Option<Duration>,
 }
 
 impl LoadOptions {
@@ -81,6 +83,7 @@ impl LoadOptions {
             reply_timeout: Duration::from_secs(60),
             data_timeout: Duration::from_secs(600),
             threads: 1,
+            max_duration: None,
         }
     }
 }
@@ -323,7 +326,8 @@ pub fn run_load(opts: &LoadOptions) -> LoadReport {
 }
 
 /// Runs a load on the current runtime: `clients` tasks take the next sequence number until `messages` are
-/// used up. Every sequence number in `first_seq..first_seq + messages` appears exactly once in the report.
+/// used up (or `max_duration` is over). Every sequence number from `first_seq` on that was taken appears
+/// exactly once in the report, without gaps.
 pub async fn load(opts: &LoadOptions) -> LoadReport {
     let shared = Arc::new(Shared {
         opts: opts.clone(),
@@ -331,6 +335,7 @@ pub async fn load(opts: &LoadOptions) -> LoadReport {
         next: AtomicU64::new(opts.first_seq),
         end: opts.first_seq + opts.messages,
         connections: AtomicU64::new(0),
+        deadline: opts.max_duration.map(|d| Instant::now() + d),
     });
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -350,10 +355,16 @@ struct Shared {
     next: AtomicU64,
     end: u64,
     connections: AtomicU64,
+    deadline: Option<Instant>,
 }
 
 impl Shared {
     fn take(&self) -> Option<u64> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            // Nothing more is taken by anyone: the numbers handed out so far stay contiguous.
+            self.next.fetch_max(self.end, Ordering::Relaxed);
+            return None;
+        }
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         (seq < self.end).then_some(seq)
     }
@@ -615,10 +626,9 @@ fn headers(out: &mut Vec<u8>, o: &LoadOptions, seq: u64) {
     out.extend_from_slice(h.as_bytes());
 }
 
-/// The words of the bodies: ordinary text, as mail is (gpg compresses before encrypting; random bytes
-/// would favour a pipeline that does not).
-const WORDS: &str = "the of and to in a is that for it as was with be by on not he this are or his from at which but have \
-     an had they you were their one all we can her has there been if more when will would who so no \
+/// The words of the bodies: text that compresses as ordinary mail does (gpg compresses before it encrypts).
+const WORDS: &str = "the of and to in a is that for it as was with be by on not he this are or his from at which \
+     but have an had they you were their one all we can her has there been if more when will would who so no \
      message report quarterly meeting schedule attached please review budget figures thanks regards \
      tomorrow project delivery invoice customer update numbers 12 2026 3.5% EUR (draft) -- re: fw:";
 
@@ -704,6 +714,7 @@ pub struct SinkStats {
     tempfailed: AtomicU64,
     aborted: AtomicU64,
     without_seq: AtomicU64,
+    encrypted: AtomicU64,
     seqs: Mutex<BTreeMap<u64, u32>>,
     kept: Mutex<Vec<Vec<u8>>>,
 }
@@ -723,6 +734,9 @@ pub struct SinkSnapshot {
     pub aborted: u64,
     /// Accepted messages without `X-Load-Seq` or a `<load-N@` Message-ID.
     pub without_seq: u64,
+    /// Accepted messages whose top-level type is multipart/encrypted (PGP/MIME) or application/pkcs7-mime
+    /// (S/MIME, enveloped or signed): what a sealing filter should have made of every load message.
+    pub encrypted: u64,
     /// Sequence numbers of the accepted messages, each once, in order.
     pub seqs: Vec<u64>,
     /// Sequence numbers accepted more than once.
@@ -742,6 +756,7 @@ impl SinkStats {
             tempfailed: self.tempfailed.load(Ordering::Relaxed),
             aborted: self.aborted.load(Ordering::Relaxed),
             without_seq: self.without_seq.load(Ordering::Relaxed),
+            encrypted: self.encrypted.load(Ordering::Relaxed),
             seqs: seqs.keys().copied().collect(),
             duplicates: seqs.iter().filter(|(_, n)| **n > 1).map(|(s, _)| *s).collect(),
             kept: self.kept.lock().unwrap().clone(),
@@ -753,9 +768,10 @@ impl SinkSnapshot {
     /// One line for people.
     pub fn summary(&self) -> String {
         format!(
-            "sink: {} messages, {} bytes, {} connections, {} distinct seqs, {} duplicated, {} without seq, \
-             {} tempfailed on purpose, {} aborted",
+            "sink: {} messages ({} encrypted), {} bytes, {} connections, {} distinct seqs, {} duplicated, \
+             {} without seq, {} tempfailed on purpose, {} aborted",
             self.messages,
+            self.encrypted,
             self.bytes,
             self.connections,
             self.seqs.len(),
@@ -769,7 +785,8 @@ impl SinkSnapshot {
     /// As JSON (without the kept messages).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
-            "messages": self.messages, "bytes": self.bytes, "connections": self.connections,
+            "messages": self.messages, "encrypted": self.encrypted, "bytes": self.bytes,
+            "connections": self.connections,
             "tempfailed": self.tempfailed, "aborted": self.aborted, "without_seq": self.without_seq,
             "distinct_seqs": self.seqs.len(), "duplicates": self.duplicates, "seqs": self.seqs,
         })
@@ -950,7 +967,11 @@ fn deliver(msg: &[u8], opts: &SinkOptions, stats: &SinkStats) -> Vec<u8> {
     }
     let id = stats.messages.fetch_add(1, Ordering::Relaxed) + 1;
     stats.bytes.fetch_add(msg.len() as u64, Ordering::Relaxed);
-    match load_seq(msg) {
+    let (seq, encrypted) = header_facts(msg);
+    if encrypted {
+        stats.encrypted.fetch_add(1, Ordering::Relaxed);
+    }
+    match seq {
         Some(seq) => *stats.seqs.lock().unwrap().entry(seq).or_insert(0) += 1,
         None => {
             stats.without_seq.fetch_add(1, Ordering::Relaxed);
@@ -968,19 +989,25 @@ fn deliver(msg: &[u8], opts: &SinkOptions, stats: &SinkStats) -> Vec<u8> {
 /// The sequence number of a load message, from its header section: `X-Load-Seq: N`, else the `load-N@` of
 /// its Message-ID (a filter may move other headers into the encrypted part).
 pub fn load_seq(msg: &[u8]) -> Option<u64> {
+    header_facts(msg).0
+}
+
+/// The sequence number (see [`load_seq`]) and whether the top-level Content-Type is an encrypted one.
+fn header_facts(msg: &[u8]) -> (Option<u64>, bool) {
     let end = msg.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| msg.windows(2).position(|w| w == b"\n\n"));
     let head = String::from_utf8_lossy(&msg[..end.unwrap_or(msg.len())]);
-    let mut from_id = None;
+    let (mut seq, mut from_id, mut encrypted) = (None, None, false);
     for line in head.lines() {
         let Some((name, value)) = line.split_once(':') else { continue };
         let value = value.trim();
         if name.eq_ignore_ascii_case("X-Load-Seq") {
-            if let Ok(n) = value.parse() {
-                return Some(n);
-            }
+            seq = seq.or(value.parse().ok());
         } else if name.eq_ignore_ascii_case("Message-ID") {
             from_id = value.strip_prefix("<load-").and_then(|v| v.split_once('@')).and_then(|(n, _)| n.parse().ok());
+        } else if name.eq_ignore_ascii_case("Content-Type") {
+            let t = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            encrypted = t == "multipart/encrypted" || t == "application/pkcs7-mime" || t == "application/x-pkcs7-mime";
         }
     }
-    from_id
+    (seq.or(from_id), encrypted)
 }

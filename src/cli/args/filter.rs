@@ -21,24 +21,30 @@ pub enum FilterCommand {
 }
 
 const SMTP_HELP: &str = "\
-The MTA hands each message to the filter over SMTP; the filter processes it with the policy in the
-configuration and hands it to the next hop, answering 250 only after the next hop accepted it, and 4xx
-when anything failed (the MTA keeps the message and retries), 5xx when refused for good (encryption
-required and no certificate). docs/deploy/postfix.md has the Postfix configuration.
+The MTA hands each message to the filter over SMTP; the filter processes it
+with the policy in the configuration and hands it to the next hop. It answers
+250 only after the next hop accepted the message; 4xx when anything failed
+(the MTA keeps the message and retries); 5xx when it is refused for good
+(encryption required and no certificate). docs/deploy/postfix.md has the
+Postfix configuration.
 
-Offered: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP; PIPELINING SIZE 8BITMIME SMTPUTF8
-ENHANCEDSTATUSCODES. Refused: VRFY EXPN STARTTLS AUTH BDAT. A bare LF or CR closes the connection
-(SMTP smuggling). Limits and timeouts are in [smtp]: max_message_size, max_line_length (1000),
-max_header_size, max_header_fields, max_recipients, max_connections, workers, timeout_seconds,
-relay_timeout_seconds, shutdown_seconds.
+Offered: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP; PIPELINING SIZE
+8BITMIME SMTPUTF8 ENHANCEDSTATUSCODES. Refused: VRFY EXPN STARTTLS AUTH BDAT.
+A bare LF or CR closes the connection (SMTP smuggling defence).
 
-SIGTERM: new connections are refused, messages in flight finish (up to shutdown_seconds), idle clients
-hear 421. Logs go to standard error, one line per message (id, direction, action, verdict, time);
-SEALPOST_LOG=debug for more.
+Limits and timeouts, in [smtp]: max_message_size, max_line_length (1000),
+max_header_size, max_header_fields, max_recipients, max_connections,
+workers, timeout_seconds, relay_timeout_seconds, key_cache_seconds,
+shutdown_seconds.
+
+SIGTERM: new connections are refused, messages in flight finish (up to
+shutdown_seconds), idle clients hear 421. Logs go to standard error, one
+line per message (id, direction, action, verdict, time); SEALPOST_LOG=debug
+for more.
 
 Examples:
   sealpost filter smtp --config /etc/sealpost/filter.toml
-  sealpost filter smtp --config filter.toml --listen 127.0.0.1:10025 --relay 127.0.0.1:10026";
+  sealpost filter smtp --config filter.toml --relay 127.0.0.1:10026";
 
 /// `filter smtp`.
 #[derive(Debug, Args)]

@@ -94,7 +94,7 @@ mod tests {
         assert_eq!(got[0], (Line::Complete, b"MAIL FROM:<a@b>\r\n".to_vec()));
         assert_eq!(got[1], (Line::Complete, b".\r\n".to_vec()));
         assert_eq!(got[2].0, Line::Eof);
-        for smuggled in [&b"a\n.\n"[..], b"a\r\n.\nb\r\n", b"a\r.\r\n", b"\r.\r", b"x\rMAIL FROM:<a@b>\r\n"] {
+        for smuggled in [&b"a\n.\n"[..], b"a\r\n.\nb\r\n", b"a\r.\r\n", b"\r.\rQUIT\r\n", b"x\rMAIL FROM:<a@b>\r\n"] {
             let got = lines(smuggled, 100).await;
             assert!(got.iter().any(|(l, _)| *l == Line::BareNewline), "{smuggled:?}: {got:?}");
         }

@@ -35,6 +35,7 @@ pub struct Shared {
     authserv_id: String,
     hostname: String,
     relay: relay::Relay,
+    keys: super::route::Keys,
     workers: Semaphore,
     next_id: AtomicU64,
     id_prefix: u32,
@@ -48,17 +49,15 @@ impl Shared {
         let s = &config.smtp;
         let hostname = s.hostname.clone().unwrap_or_else(|| authserv_id.clone());
         let workers = s.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let relay = relay::Relay::new(
-            &s.relay,
-            &hostname,
-            Duration::from_secs(s.relay_timeout_seconds),
-            u32::try_from(s.max_connections).unwrap_or(u32::MAX),
-        )
-        .map_err(FilterError::Config)?;
+        let relay =
+            relay::Relay::new(&s.relay, &hostname, Duration::from_secs(s.relay_timeout_seconds), s.max_connections)
+                .map_err(FilterError::Config)?;
         let mut seed = [0u8; 4];
         crate::core::rand::Rng::fill(&mut crate::core::rand::SystemRng, &mut seed)
             .map_err(|e| FilterError::Temporary(e.to_string()))?;
+        let keys = super::route::Keys::new(Duration::from_secs(s.key_cache_seconds));
         Ok(Shared {
+            keys,
             authserv_id,
             hostname,
             relay,

@@ -224,9 +224,10 @@ impl Session {
         }
         let normalized = normalize(&to);
         let (shared, sender, rcpt) = (self.shared.clone(), tx.from_norm.clone(), normalized.clone());
-        let decided =
-            tokio::task::spawn_blocking(move || route::treatment(&shared.config, &shared.ks, sender.as_deref(), &rcpt))
-                .await;
+        let decided = tokio::task::spawn_blocking(move || {
+            route::treatment(&shared.config, &shared.ks, &shared.keys, sender.as_deref(), &rcpt)
+        })
+        .await;
         let text = match decided {
             Ok(Ok(treatment)) => {
                 if let Some(tx) = &mut self.tx {
@@ -290,6 +291,12 @@ impl Session {
                 break;
             }
             let content = if self.line.first() == Some(&b'.') { &self.line[1..] } else { &self.line[..] };
+            if content.len() > limits.max_line_length {
+                problem.get_or_insert_with(|| {
+                    format!("552 5.3.4 A line is longer than {} bytes (RFC 5321 4.5.3.1.6)", limits.max_line_length)
+                });
+                continue;
+            }
             if in_header {
                 if content == b"\r\n" {
                     in_header = false;
@@ -412,7 +419,7 @@ struct Copy {
 /// Plans and carries out every group; copies with the same bytes are merged into one transaction.
 fn prepare(shared: &Shared, from: Option<&str>, rcpts: &[Rcpt], data: &[u8]) -> Result<Vec<Copy>, FilterError> {
     let pass = shared.pass.as_deref().map(|p| &p[..]);
-    let groups = route::groups(&shared.config, &shared.ks, pass, data, from, rcpts)?;
+    let groups = route::groups(&shared.config, &shared.ks, &shared.keys, pass, data, from, rcpts)?;
     let mut copies: Vec<Copy> = Vec::new();
     for g in groups {
         let action = match &g.plan.action {
@@ -429,6 +436,7 @@ fn prepare(shared: &Shared, from: Option<&str>, rcpts: &[Rcpt], data: &[u8]) -> 
             Action::Open { decrypt: false } => "verify".into(),
             Action::Refuse(_) => "refuse".into(),
         };
+        tracing::debug!(rcpts = %g.rcpts.join(","), reasons = %g.plan.reasons.join("; "), "plan");
         let outcome = crate::filter::plan::apply(&g.plan, data, &shared.authserv_id)?;
         let message = crlf(outcome.message);
         let verdict = outcome.verdict.map(|v| v.status.to_string()).unwrap_or_else(|| "-".into());
