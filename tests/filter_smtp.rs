@@ -270,6 +270,22 @@ fn required_encryption_refuses_only_the_recipient_without_a_key() {
     let Some(sink) = Sink::start(TEST) else { return };
     let k = keys(TEST);
     let filter = Filter::start(&k.dir, "f", &k.keystore, sink.addr(), "", "[outbound]\nencrypt = \"required\"\n");
+    // explain with the envelope says what the hook will do, per recipient, before anything is sent.
+    let eml = k.dir.join("req.eml");
+    std::fs::write(&eml, letter("alice@example.org", "bob@example.net", "req", "x\r\n")).unwrap();
+    let o = run_ok(
+        sealpost()
+            .args(["filter", "explain", "--config"])
+            .arg(k.dir.join("f.toml"))
+            .args(["--sender", "alice@example.org", "--rcpt", "erin@example.info", "--rcpt", "bob@example.net"])
+            .args(["--rcpt", "dan@example.org"])
+            .arg(&eml),
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("RCPT erin@example.info: refused with 550: encryption is required"), "{text}");
+    assert!(text.contains("2 next-hop transaction(s)"), "{text}");
+    assert!(text.contains("to bob@example.net: outbound: sign and encrypt as pgp"), "{text}");
+    assert!(text.contains("to dan@example.org: inbound: verify and decrypt"), "{text}");
     let mut c = SmtpConn::connect(filter.addr).unwrap();
     c.reply().unwrap();
     c.expect("EHLO client.test", 250..251).unwrap();

@@ -57,6 +57,10 @@ pub(super) fn explain_cmd(keystore: Option<&Path>, args: &FilterExplain) -> anyh
         .take(crate::mime::entity::MAX_MESSAGE as u64 + 1)
         .read_to_end(&mut raw)
         .context("reading the message")?;
+    if let Some(sender) = &args.sender {
+        print!("{}", explain_envelope(&config, &ks, &raw, sender, &args.rcpt)?);
+        return Ok(());
+    }
     let p = plan::plan(&config, &ks, &raw, None)?;
     print!("{}", plan::explain(&p));
     Ok(())
@@ -70,4 +74,38 @@ pub(super) fn smtp_cmd(keystore: Option<&Path>, args: &FilterServer) -> anyhow::
     let (config, ks) = setup(&args.config, keystore)?;
     crate::filter::smtp::run(config, ks, args.listen.as_deref(), args.relay.as_deref())?;
     Ok(())
+}
+
+/// The SMTP hook's decisions for an envelope: each recipient's treatment, then each transaction's plan.
+fn explain_envelope(
+    config: &Config,
+    ks: &Keystore,
+    raw: &[u8],
+    sender: &str,
+    rcpts: &[String],
+) -> Result<String, FilterError> {
+    use crate::filter::route::{self, Keys, Rcpt};
+    let norm = |a: &str| crate::keystore::address::normalize(a).unwrap_or_else(|| a.to_ascii_lowercase());
+    let sender = (sender != "<>" && !sender.is_empty()).then(|| norm(sender));
+    let keys = Keys::new(std::time::Duration::ZERO);
+    let mut out = String::new();
+    let mut accepted = Vec::new();
+    for r in rcpts {
+        match route::treatment(config, ks, &keys, sender.as_deref(), &norm(r)) {
+            Ok(t) => accepted.push(Rcpt { address: r.clone(), normalized: norm(r), treatment: t }),
+            Err(FilterError::Refused(why)) => out.push_str(&format!("RCPT {r}: refused with 550: {why}\n")),
+            Err(e) => return Err(e),
+        }
+    }
+    if accepted.is_empty() {
+        out.push_str("no recipient accepted: the message would not be taken\n");
+        return Ok(out);
+    }
+    let pass = plan::passphrase(config)?;
+    let groups = route::groups(config, ks, &keys, pass.as_deref().map(|p| &p[..]), raw, sender.as_deref(), &accepted)?;
+    out.push_str(&format!("{} next-hop transaction(s):\n", groups.len()));
+    for g in groups {
+        out.push_str(&format!("to {}: {}", g.rcpts.join(", "), plan::explain(&g.plan)));
+    }
+    Ok(out)
 }

@@ -182,7 +182,6 @@ pub fn groups(
                                 Ok::<_, FilterError>(k)
                             })?;
                             sign = keys.pgp_secret.is_some() || !keys.x509_identities.is_empty();
-                            reasons.push(format!("signed: {sign}"));
                         }
                         _ => reasons.push(format!(
                             "not signed: the From field ({}) is not the envelope sender ({})",

@@ -96,12 +96,30 @@ pub struct FilterPipe {
     pub direction: Direction,
 }
 
+const EXPLAIN_HELP: &str = "\
+Without --sender/--rcpt: what `filter pipe` would do, deciding from the
+message's From, To and Cc. With them: what `filter smtp` would do, deciding
+per envelope recipient, and which next-hop transactions the recipients would
+be split into (formats, Bcc recipients, inbound recipients with their own
+keys). Nothing is sent or changed.
+
+Examples:
+  sealpost filter explain --config filter.toml message.eml
+  sealpost filter explain --config filter.toml --sender alice@example.org --rcpt bob@example.net --rcpt carol@example.com message.eml";
+
 /// `filter explain`.
 #[derive(Debug, Args)]
+#[command(after_help = EXPLAIN_HELP)]
 pub struct FilterExplain {
     /// TOML configuration.
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
+    /// Explain as the SMTP hook would: the envelope sender ("<>" for none); needs --rcpt.
+    #[arg(long, value_name = "ADDR", requires = "rcpt")]
+    pub sender: Option<String>,
+    /// Envelope recipient, as the SMTP hook would see it (repeat for several); needs --sender.
+    #[arg(long, value_name = "ADDR", requires = "sender")]
+    pub rcpt: Vec<String>,
     /// The message ("-" or absent: standard input).
     #[arg(value_name = "INPUT")]
     pub input: Option<PathBuf>,
