@@ -114,7 +114,7 @@ pub struct Smtp {
     /// Most connections at once (more are answered 421).
     #[serde(default = "max_connections")]
     pub max_connections: usize,
-    /// Messages processed at once (signing, encryption); default: the number of cores.
+    /// Messages processed at once (signing, encryption); default: twice the number of cores.
     pub workers: Option<usize>,
     /// Seconds to wait for a command or a piece of data from the client (RFC 5321 section 4.5.3.2: 5 minutes).
     #[serde(default = "timeout_seconds")]

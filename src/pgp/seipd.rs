@@ -173,21 +173,50 @@ fn write_pieces<W: Write>(
 }
 
 /// The hashing side of [`write_seipd`]: what the inner layers write is hashed into the MDC and passed on in
-/// chunks to the encrypting thread.
-struct MdcFront {
+/// chunks to the encrypting thread. The two other threads start with the first full chunk: a message
+/// shorter than one chunk (most mail) is encrypted and written on the calling thread, with no thread
+/// started (two thread starts per message were a tenth of the SMTP filter's time).
+struct MdcFront<'scope, 'env, W: Write + Send> {
     mdc: Hasher,
     buf: Vec<u8>,
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    /// The writer and the cipher until the threads take them.
+    idle: Mutex<Option<(W, BlockModeCrypter)>>,
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
-    /// Behind a mutex only because sequoia wants its sink `Sync`; one thread uses it.
-    back: Mutex<std::sync::mpsc::Receiver<Vec<u8>>>,
+    /// Behind mutexes only because sequoia wants its sink `Sync`; one thread uses them.
+    back: Mutex<Option<std::sync::mpsc::Receiver<Vec<u8>>>>,
+    threads: Mutex<Option<Threads<'scope, W>>>,
 }
 
-impl MdcFront {
+type Threads<'scope, W> = (
+    std::thread::ScopedJoinHandle<'scope, Result<W, PgpError>>,
+    std::thread::ScopedJoinHandle<'scope, Result<(), PgpError>>,
+);
+
+impl<'scope, W: Write + Send + 'scope> MdcFront<'scope, '_, W> {
+    fn start(&mut self) -> io::Result<()> {
+        let Some((inner, crypter)) = self.idle.get_mut().map_err(|_| io::Error::other("poisoned"))?.take() else {
+            return Ok(());
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Piece>(2);
+        let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let writer = self.scope.spawn(move || write_pieces(inner, out_rx, back_tx));
+        let encryptor = self.scope.spawn(move || encrypt_and_frame(crypter, rx, out_tx));
+        self.tx = Some(tx);
+        *self.back.get_mut().map_err(|_| io::Error::other("poisoned"))? = Some(back_rx);
+        *self.threads.get_mut().map_err(|_| io::Error::other("poisoned"))? = Some((writer, encryptor));
+        Ok(())
+    }
+
     fn send(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let reused = self.back.lock().ok().and_then(|rx| rx.try_recv().ok());
+        if self.tx.is_none() {
+            self.start()?;
+        }
+        let reused = self.back.get_mut().ok().and_then(|rx| rx.as_ref().and_then(|rx| rx.try_recv().ok()));
         let fresh = reused.unwrap_or_else(|| Vec::with_capacity(PIPE_CHUNK));
         let chunk = std::mem::replace(&mut self.buf, fresh);
         let tx = self.tx.as_ref().ok_or_else(|| io::Error::other("the encrypting side has finished"))?;
@@ -196,7 +225,7 @@ impl MdcFront {
     }
 }
 
-impl Write for MdcFront {
+impl<'scope, W: Write + Send + 'scope> Write for MdcFront<'scope, '_, W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.mdc.update(data);
         // Writes can be large (sequoia passes on whole partial-body chunks): cut them so that no buffer
@@ -221,10 +250,10 @@ impl Write for MdcFront {
 /// Writes one SEIPD v1 packet to `inner`: header with partial body lengths, version octet, and the CFB
 /// encryption under `session_key` of a random prefix, everything `body` writes, and the MDC.
 ///
-/// Three threads share the work, because CFB encryption is one serial chain: this thread runs `body` (the
-/// inner layers) and the SHA-1 of the MDC, a second encrypts in place and frames, a third writes. Pieces of
-/// 1 MiB travel between them (smaller ones made the threads wait on each other's wake-ups), a few at a time;
-/// the buffers go round and come back.
+/// Past the first megabyte, three threads share the work, because CFB encryption is one serial chain: this
+/// thread runs `body` (the inner layers) and the SHA-1 of the MDC, a second encrypts in place and frames, a
+/// third writes. Pieces of 1 MiB travel between them (smaller ones made the threads wait on each other's
+/// wake-ups), a few at a time; the buffers go round and come back. A shorter body is done on this thread.
 pub fn write_seipd<W: Write + Send>(
     inner: W,
     alg: CipherAlgorithm,
@@ -238,17 +267,15 @@ pub fn write_seipd<W: Write + Send>(
     rng.fill(&mut prefix[..bs])?;
     prefix[bs] = prefix[bs - 2];
     prefix[bs + 1] = prefix[bs - 1];
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Piece>(2);
-    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || write_pieces(inner, out_rx, back_tx));
-        let encryptor = scope.spawn(move || encrypt_and_frame(crypter, rx, out_tx));
         let mut front = MdcFront {
             mdc: Hasher::new(HashAlgorithm::Sha1),
-            buf: Vec::with_capacity(PIPE_CHUNK),
-            tx: Some(tx),
-            back: Mutex::new(back_rx),
+            buf: Vec::with_capacity(64 << 10),
+            scope,
+            idle: Mutex::new(Some((inner, crypter))),
+            tx: None,
+            back: Mutex::new(None),
+            threads: Mutex::new(None),
         };
         let produced =
             front.write_all(&prefix).map_err(PgpError::from).and_then(|()| body(&mut front)).and_then(|()| {
@@ -256,10 +283,28 @@ pub fn write_seipd<W: Write + Send>(
                 let digest = front.mdc.clone().finish();
                 front.buf.extend_from_slice(&MDC_HEADER);
                 front.buf.extend_from_slice(digest.as_bytes());
-                front.send().map_err(PgpError::from)
+                Ok(())
             });
+        let idle = front.idle.get_mut().ok().and_then(Option::take);
+        if let Some((inner, crypter)) = idle {
+            // Never got past one chunk: encrypt, frame and write here. The channels hold everything: one
+            // chunk in, at most a handful of pieces out (the packet tag, the version octet, the chunk, the
+            // cipher's tail).
+            produced?;
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+            let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Piece>(16);
+            let (back_tx, _back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+            tx.send(std::mem::take(&mut front.buf)).map_err(|_| PgpError::Malformed("internal channel".into()))?;
+            drop(tx);
+            encrypt_and_frame(crypter, rx, out_tx)?;
+            return write_pieces(inner, out_rx, back_tx);
+        }
+        let produced = produced.and_then(|()| front.send().map_err(PgpError::from));
         // Closing the channel ends the encrypting side, whatever happened here; its end closes the writer's.
         front.tx = None;
+        let Some((writer, encryptor)) = front.threads.get_mut().ok().and_then(Option::take) else {
+            return Err(PgpError::Malformed("the encrypting threads did not start".into()));
+        };
         let encrypted = encryptor.join().map_err(|_| PgpError::Malformed("the encrypting thread panicked".into()))?;
         let written = writer.join().map_err(|_| PgpError::Malformed("the writing thread panicked".into()))?;
         // A later stage's error explains an earlier stage's failed send better than the send does.

@@ -377,12 +377,9 @@ struct Reply {
 }
 
 impl Reply {
+    /// The outcome of a refusal (4xx or 5xx; [`Conn::expect`] lets no other through as a refusal).
     fn outcome(&self) -> Outcome {
-        match self.code / 100 {
-            2 | 3 => Outcome::Accepted,
-            4 => Outcome::TempFail,
-            _ => Outcome::PermFail,
-        }
+        if self.code / 100 == 4 { Outcome::TempFail } else { Outcome::PermFail }
     }
 }
 
@@ -390,9 +387,9 @@ impl Reply {
 enum Step {
     /// The expected reply class.
     Ok(Reply),
-    /// A refusal (4xx/5xx, or 2xx where 354 was due).
+    /// A refusal: 4xx or 5xx.
     Refused(Reply),
-    /// The connection is unusable.
+    /// The connection is unusable (or the reply was of an unexpected class, such as 2xx where 354 was due).
     Broken(String),
 }
 
@@ -443,7 +440,8 @@ impl Conn {
             Err(_) => Step::Broken(format!("no reply within {} s", limit.as_secs_f64())),
             Ok(Err(e)) => Step::Broken(e),
             Ok(Ok(r)) if r.code / 100 == want => Step::Ok(r),
-            Ok(Ok(r)) => Step::Refused(r),
+            Ok(Ok(r)) if r.code >= 400 => Step::Refused(r),
+            Ok(Ok(r)) => Step::Broken(format!("unexpected reply: {}", r.text)),
         }
     }
 
@@ -590,9 +588,6 @@ async fn transaction(sh: &Shared, c: &mut Conn, seq: u64, wire: &mut Vec<u8>) ->
     }
     match c.command("DATA", 3, o.reply_timeout).await {
         Step::Ok(_) => {}
-        Step::Refused(r) if r.code / 100 == 2 => {
-            return (result(Outcome::ConnectionError, Stage::Data, format!("2xx to DATA: {}", r.text), None, c), false);
-        }
         Step::Refused(r) => return refused(Stage::Data, r, c),
         Step::Broken(e) => return (result(Outcome::ConnectionError, Stage::Data, e, None, c), false),
     }
