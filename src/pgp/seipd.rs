@@ -277,14 +277,12 @@ pub fn write_seipd<W: Write + Send>(
             back: Mutex::new(None),
             threads: Mutex::new(None),
         };
-        let produced =
-            front.write_all(&prefix).map_err(PgpError::from).and_then(|()| body(&mut front)).and_then(|()| {
-                front.mdc.update(&MDC_HEADER);
-                let digest = front.mdc.clone().finish();
-                front.buf.extend_from_slice(&MDC_HEADER);
-                front.buf.extend_from_slice(digest.as_bytes());
-                Ok(())
-            });
+        let produced = front.write_all(&prefix).map_err(PgpError::from).and_then(|()| body(&mut front)).map(|()| {
+            front.mdc.update(&MDC_HEADER);
+            let digest = front.mdc.clone().finish();
+            front.buf.extend_from_slice(&MDC_HEADER);
+            front.buf.extend_from_slice(digest.as_bytes());
+        });
         let idle = front.idle.get_mut().ok().and_then(Option::take);
         if let Some((inner, crypter)) = idle {
             // Never got past one chunk: encrypt, frame and write here. The channels hold everything: one
