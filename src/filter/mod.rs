@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod imap;
 pub mod plan;
 pub mod route;
 pub mod smtp;
