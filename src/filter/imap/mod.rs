@@ -3,10 +3,12 @@
 //! pieces that do not depend on the session, each tested on its own:
 //! [`section`] (the bytes of a `BODY[<section>]` of a message, RFC 3501 section 6.4.5) and [`fetch`]
 //! (a server's FETCH response rewritten so that its content items come from the processed message, literal
-//! lengths recomputed, `RFC822.SIZE` consistent). The session, BODYSTRUCTURE and the cache are to come.
+//! lengths recomputed, `RFC822.SIZE` consistent) and [`structure`] (BODYSTRUCTURE, BODY and ENVELOPE of the
+//! processed message). The session and the cache are to come.
 
 pub mod fetch;
 pub mod section;
+pub mod structure;
 
 /// Errors of the IMAP hook.
 #[derive(Debug, thiserror::Error)]
