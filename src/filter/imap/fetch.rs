@@ -1,7 +1,8 @@
 //! A server's FETCH response with its content items taken from the processed (decrypted, verified)
 //! message: `BODY[<section>]<<partial>>`, `RFC822`, `RFC822.HEADER`, `RFC822.TEXT` recomputed from it, their
-//! literal lengths with them, and `RFC822.SIZE` its size, so that every item of the response describes the
-//! same message. Other items (FLAGS, UID, INTERNALDATE, ENVELOPE, ...) are kept as the server sent them.
+//! literal lengths with them, `RFC822.SIZE` its size, and BODYSTRUCTURE, BODY and ENVELOPE built from it, so
+//! that every item of the response describes the same message. Other items (FLAGS, UID, INTERNALDATE, ...)
+//! are kept as the server sent them.
 
 use imap_codec::ResponseCodec;
 use imap_codec::decode::Decoder;
@@ -11,7 +12,7 @@ use imap_codec::imap_types::fetch::{MessageDataItem, MessageDataItemName, Sectio
 use imap_codec::imap_types::response::{Data, Response};
 
 use super::ImapError;
-use super::section;
+use super::{section, structure};
 
 /// The `<origin.length>` a client asked for with a section, from its FETCH command (a server's response
 /// gives the origin only, and the processed message has other lengths than the server's).
@@ -71,6 +72,11 @@ pub fn rewrite(response: &[u8], message: &[u8], partials: &Partials<'_>) -> Resu
             MessageDataItem::Rfc822Size(_) => MessageDataItem::Rfc822Size(
                 u32::try_from(message.len()).map_err(|_| ImapError::Malformed("message over 4 GiB".into()))?,
             ),
+            MessageDataItem::BodyStructure(_) => {
+                MessageDataItem::BodyStructure(structure::body_structure(message, true)?)
+            }
+            MessageDataItem::Body(_) => MessageDataItem::Body(structure::body_structure(message, false)?),
+            MessageDataItem::Envelope(_) => MessageDataItem::Envelope(structure::envelope(message)?),
             other => other,
         });
     }
@@ -131,6 +137,18 @@ mod tests {
                 text.len()
             )
         );
+    }
+
+    #[test]
+    fn structure_items_describe_the_processed_message() {
+        let server = b"* 2 FETCH (UID 9 BODYSTRUCTURE (\"APPLICATION\" \"PKCS7-MIME\" NIL NIL NIL \"BASE64\" 10 NIL NIL NIL NIL) ENVELOPE (NIL \"...\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n";
+        let out = String::from_utf8(rewrite(server, PROCESSED, &[]).unwrap()).unwrap();
+        let n = PROCESSED.len() - PROCESSED.windows(4).position(|w| w == b"\r\n\r\n").unwrap() - 4;
+        assert!(
+            out.starts_with(&format!("* 2 FETCH (UID 9 BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" {n} 4 ")),
+            "{out}"
+        );
+        assert!(out.contains("ENVELOPE (NIL \"secret\" NIL NIL NIL NIL NIL NIL NIL NIL)"), "{out}");
     }
 
     #[test]
