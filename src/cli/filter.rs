@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::ExitWith;
-use super::args::filter::{Direction as ArgDirection, FilterExplain, FilterPipe, FilterServer};
+use super::args::filter::{Direction as ArgDirection, FilterExplain, FilterPipe, FilterServer, FilterUpstream};
 use super::files as io;
 use crate::filter::FilterError;
 use crate::filter::config::Config;
@@ -66,11 +66,23 @@ pub(super) fn explain_cmd(keystore: Option<&Path>, args: &FilterExplain) -> anyh
     Ok(())
 }
 
-/// The SMTP content filter, until SIGTERM.
-pub(super) fn smtp_cmd(keystore: Option<&Path>, args: &FilterServer) -> anyhow::Result<()> {
+fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_ansi(false).try_init();
+}
+
+/// The IMAP proxy (first version, issue #8), until SIGTERM.
+pub(super) fn imap_cmd(keystore: Option<&Path>, args: &FilterUpstream) -> anyhow::Result<()> {
+    init_logs();
+    let (config, ks) = setup(&args.config, keystore)?;
+    crate::filter::imap::proxy::run(config, ks, args.listen.as_deref(), args.upstream.as_deref())?;
+    Ok(())
+}
+
+/// The SMTP content filter, until SIGTERM.
+pub(super) fn smtp_cmd(keystore: Option<&Path>, args: &FilterServer) -> anyhow::Result<()> {
+    init_logs();
     let (config, ks) = setup(&args.config, keystore)?;
     crate::filter::smtp::run(config, ks, args.listen.as_deref(), args.relay.as_deref())?;
     Ok(())

@@ -102,7 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Filter(cmd) => match cmd {
             FilterCommand::Smtp(a) => filter::smtp_cmd(cli.keystore.as_deref(), &a),
-            FilterCommand::Imap(_) => not_yet("filter imap", 8),
+            FilterCommand::Imap(a) => filter::imap_cmd(cli.keystore.as_deref(), &a),
             FilterCommand::Pop3(_) => not_yet("filter pop3", 11),
             FilterCommand::Pipe(a) => filter::pipe_cmd(cli.keystore.as_deref(), &a),
             FilterCommand::Explain(a) => filter::explain_cmd(cli.keystore.as_deref(), &a),

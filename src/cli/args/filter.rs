@@ -10,7 +10,7 @@ pub enum FilterCommand {
     /// SMTP content filter (Postfix after-queue pattern): sign/encrypt outbound, verify/decrypt inbound.
     #[command(after_help = SMTP_HELP)]
     Smtp(FilterServer),
-    /// IMAP proxy that decrypts and verifies as clients fetch (not implemented yet: issue #8).
+    /// IMAP proxy that decrypts and verifies as clients fetch (first version: whole-message FETCH; issue #8).
     Imap(FilterUpstream),
     /// POP3 proxy that decrypts and verifies as clients retrieve (not implemented yet: issue #11).
     Pop3(FilterUpstream),

@@ -7,8 +7,10 @@
 //! processed message). The session and the cache are to come.
 
 pub mod fetch;
+pub mod proxy;
 pub mod section;
 pub mod structure;
+pub mod wire;
 
 /// Errors of the IMAP hook.
 #[derive(Debug, thiserror::Error)]
