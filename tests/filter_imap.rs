@@ -102,3 +102,66 @@ fn fetch_through_the_proxy_is_decrypted_and_plaintext_passes_unchanged() {
     assert_eq!(proxied.messages[1].body, plain);
     assert_eq!(proxied.messages[1].size, direct.messages[1].size);
 }
+
+/// A hostile or broken upstream: a literal length no literal can have, an upstream that disconnects in the
+/// middle of a literal, and one that disconnects at once. The client's session ends cleanly each time
+/// (the connection closes within seconds; nothing hangs).
+#[test]
+fn hostile_upstream_responses_close_the_session_cleanly() {
+    use std::io::{Read, Write};
+    const TEST: &str = "imap_proxy_hostile_upstream";
+    let dir = scratch(TEST);
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let up_addr = upstream.local_addr().unwrap();
+    let port = free_port();
+    let config = dir.join("imap.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "keystore = \"{}\"\n[imap]\nlisten = \"127.0.0.1:{port}\"\nupstream = \"{up_addr}\"\n",
+            dir.join("ks").display()
+        ),
+    )
+    .unwrap();
+    let _proxy = Proxy(
+        sealpost()
+            .args(["filter", "imap", "--config"])
+            .arg(&config)
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let accept_one = |upstream: &std::net::TcpListener, script: &'static [u8]| {
+        let (mut s, _) = upstream.accept().unwrap();
+        s.write_all(b"* OK fake server ready\r\n").unwrap();
+        let mut buf = [0u8; 256];
+        let _ = s.read(&mut buf); // the client's command
+        let _ = s.write_all(script);
+        // Dropped: the upstream goes away after its script.
+    };
+    // Wait for the proxy (a connection it accepts will reach our listener: serve a polite one).
+    assert!(wait_for_port(addr, Duration::from_secs(20)), "the proxy did not listen");
+    let (mut s, _) = upstream.accept().unwrap();
+    drop(s.write_all(b"* BYE\r\n"));
+    for script in [&b"* 1 FETCH (BODY[] {99999999999}\r\n"[..], b"* 1 FETCH (BODY[] {100}\r\nonly part of it", b""] {
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        client.write_all(b"a1 FETCH 1 BODY[]\r\n").unwrap();
+        accept_one(&upstream, script);
+        let mut seen = Vec::new();
+        let start = std::time::Instant::now();
+        loop {
+            let mut buf = [0u8; 4096];
+            match client.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(e) => panic!("{script:?}: the session did not end: {e} after {:?}", start.elapsed()),
+            }
+        }
+        let seen = String::from_utf8_lossy(&seen);
+        assert!(seen.starts_with("* OK fake server ready\r\n"), "{script:?}: {seen}");
+        assert!(!seen.contains("99999999999") && !seen.contains("only part"), "{script:?}: relayed {seen}");
+    }
+}
