@@ -97,7 +97,7 @@ fn explain_envelope(
     rcpts: &[String],
 ) -> Result<String, FilterError> {
     use crate::filter::route::{self, Keys, Rcpt};
-    let norm = |a: &str| crate::keystore::address::normalize(a).unwrap_or_else(|| a.to_ascii_lowercase());
+    let norm = route::normalize;
     let sender = (sender != "<>" && !sender.is_empty()).then(|| norm(sender));
     let keys = Keys::new(std::time::Duration::ZERO);
     let mut out = String::new();

@@ -105,6 +105,11 @@ pub struct Rcpt {
     pub treatment: Treatment,
 }
 
+/// An envelope address as the decisions compare it: normalised as the keystore does, else lower case.
+pub fn normalize(addr: &str) -> String {
+    crate::keystore::address::normalize(addr).unwrap_or_else(|| addr.to_ascii_lowercase())
+}
+
 /// One next-hop transaction: its recipients and what to do with the message for them.
 pub struct Group {
     /// Envelope recipients, as given.

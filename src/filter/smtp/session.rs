@@ -185,7 +185,7 @@ impl Session {
                 if !smtputf8 && from.as_deref().is_some_and(|f| !f.is_ascii()) {
                     return self.error("553 5.6.7 Non-ASCII address without SMTPUTF8").await;
                 }
-                let from_norm = from.as_deref().map(normalize);
+                let from_norm = from.as_deref().map(route::normalize);
                 self.tx = Some(Transaction { from, from_norm, smtputf8, rcpts: Vec::new() });
                 reply(&mut self.w, "250 2.1.0 Ok").await?;
             }
@@ -222,7 +222,7 @@ impl Session {
         if !tx.smtputf8 && !to.is_ascii() {
             return self.error("553 5.6.7 Non-ASCII address without SMTPUTF8").await;
         }
-        let normalized = normalize(&to);
+        let normalized = route::normalize(&to);
         let (shared, sender, rcpt) = (self.shared.clone(), tx.from_norm.clone(), normalized.clone());
         let decided = tokio::task::spawn_blocking(move || {
             route::treatment(&shared.config, &shared.ks, &shared.keys, sender.as_deref(), &rcpt)
@@ -485,10 +485,6 @@ fn crlf(message: Vec<u8>) -> Vec<u8> {
         i += 1;
     }
     out
-}
-
-fn normalize(addr: &str) -> String {
-    crate::keystore::address::normalize(addr).unwrap_or_else(|| addr.to_ascii_lowercase())
 }
 
 #[cfg(test)]
