@@ -75,13 +75,88 @@ impl Default for Inbound {
     }
 }
 
-/// A listen/upstream section (`[imap]`, `[pop3]`): read, used by the hooks of issues #8 and #11.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// How the proxy reaches its upstream server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamTls {
+    /// Plain TCP (an upstream on loopback or a trusted network).
+    #[default]
+    None,
+    /// TLS from the first byte (IMAPS 993, POP3S 995).
+    Implicit,
+    /// STARTTLS (IMAP, RFC 3501) or STLS (POP3, RFC 2595) before anything else; no plaintext fallback, and a
+    /// PREAUTH greeting is refused.
+    Starttls,
+}
+
+/// A listen/upstream section (`[imap]`, `[pop3]`): the proxies of issues #8 and #11.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Endpoint {
     /// Where to listen.
     pub listen: Option<String>,
     /// Server behind the proxy (IMAP, POP3).
     pub upstream: Option<String>,
+    /// TLS to the upstream: "none" (default), "implicit" or "starttls".
+    #[serde(default)]
+    pub tls: UpstreamTls,
+    /// PEM file of the certificates that may sign the upstream's certificate (default: the system's roots).
+    pub ca_file: Option<PathBuf>,
+    /// The name the upstream's certificate must carry (default: the host part of `upstream`).
+    pub tls_server_name: Option<String>,
+    /// Most client connections at once; more get a BYE / -ERR and are closed.
+    #[serde(default = "endpoint_max_connections")]
+    pub max_connections: usize,
+    /// Seconds either side may stay silent before the session is closed (RFC 3501 section 5.4: at least 30
+    /// minutes for IMAP, which IDLE relies on).
+    #[serde(default = "endpoint_timeout")]
+    pub timeout_seconds: u64,
+    /// Seconds to reach the upstream and finish its greeting (and TLS).
+    #[serde(default = "endpoint_connect_timeout")]
+    pub connect_timeout_seconds: u64,
+    /// Bytes of processed (decrypted) messages kept in memory, per proxy; 0 turns the cache off.
+    #[serde(default = "endpoint_cache_bytes")]
+    pub cache_bytes: usize,
+    /// Seconds a processed message is kept (verdicts follow key changes after at most this long).
+    #[serde(default = "endpoint_cache_seconds")]
+    pub cache_seconds: u64,
+    /// Seconds to let sessions end after SIGTERM before they are cut.
+    #[serde(default = "shutdown_seconds")]
+    pub shutdown_seconds: u64,
+}
+
+fn endpoint_max_connections() -> usize {
+    200
+}
+fn endpoint_timeout() -> u64 {
+    31 * 60
+}
+fn endpoint_connect_timeout() -> u64 {
+    30
+}
+fn endpoint_cache_bytes() -> usize {
+    256 << 20
+}
+fn endpoint_cache_seconds() -> u64 {
+    600
+}
+
+impl Default for Endpoint {
+    fn default() -> Endpoint {
+        Endpoint {
+            listen: None,
+            upstream: None,
+            tls: UpstreamTls::None,
+            ca_file: None,
+            tls_server_name: None,
+            max_connections: endpoint_max_connections(),
+            timeout_seconds: endpoint_timeout(),
+            connect_timeout_seconds: endpoint_connect_timeout(),
+            cache_bytes: endpoint_cache_bytes(),
+            cache_seconds: endpoint_cache_seconds(),
+            shutdown_seconds: shutdown_seconds(),
+        }
+    }
 }
 
 /// `[smtp]`: the content-filter proxy (`sealpost filter smtp`).
@@ -243,6 +318,11 @@ impl Config {
         }
         if s.timeout_seconds == 0 || s.relay_timeout_seconds == 0 {
             return Err("smtp: timeouts are at least 1 second".into());
+        }
+        for (name, e) in [("imap", &c.imap), ("pop3", &c.pop3)] {
+            if e.max_connections == 0 || e.timeout_seconds == 0 || e.connect_timeout_seconds == 0 {
+                return Err(format!("{name}: max_connections and the timeouts are at least 1"));
+            }
         }
         for d in &mut c.local_domains {
             *d = crate::keystore::address::normalize(&format!("x@{d}"))

@@ -9,6 +9,7 @@ pub mod imap;
 pub mod plan;
 pub mod route;
 pub mod smtp;
+pub mod tls;
 
 /// Errors of the filters. The pipe filter maps them to exit statuses a mail system understands.
 #[derive(Debug, thiserror::Error)]

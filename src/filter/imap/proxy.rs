@@ -39,7 +39,7 @@ struct State {
 pub struct Shared {
     ks: Keystore,
     authserv_id: String,
-    upstream: String,
+    connector: crate::filter::tls::Connector,
 }
 
 /// Runs the proxy until SIGTERM or SIGINT.
@@ -57,7 +57,8 @@ pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<
             .await
             .map_err(|e| FilterError::Config(format!("cannot listen on {listen}: {e}")))?;
         tracing::info!(listen = %listen, upstream = %upstream, "sealpost filter imap ready");
-        let shared = Arc::new(Shared { ks, authserv_id, upstream });
+        let connector = crate::filter::tls::Connector::new(&config.imap, &upstream)?;
+        let shared = Arc::new(Shared { ks, authserv_id, connector });
         let stop = async {
             use tokio::signal::unix::{SignalKind, signal};
             match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
@@ -85,10 +86,18 @@ pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<
 }
 
 async fn session(client: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()> {
-    let server = TcpStream::connect(&shared.upstream).await?;
-    let _ = (client.set_nodelay(true), server.set_nodelay(true));
-    let (cr, cw) = client.into_split();
-    let (sr, sw) = server.into_split();
+    let _ = client.set_nodelay(true);
+    let (server, greeting) = match shared.connector.imap().await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut client = client;
+            let _ = client.write_all(b"* BYE [UNAVAILABLE] the upstream server cannot be reached\r\n").await;
+            return Err(std::io::Error::other(e.to_string()));
+        }
+    };
+    let (cr, mut cw) = client.into_split();
+    cw.write_all(&greeting).await?;
+    let (sr, sw) = tokio::io::split(server);
     let state = Arc::new(Mutex::new(State::default()));
     let up = client_to_server(BufReader::new(cr), sw, state.clone());
     let down = server_to_client(BufReader::new(sr), cw, state, shared.clone());
@@ -113,7 +122,7 @@ async fn copy_exact<R: tokio::io::AsyncRead + Unpin, W: AsyncWrite + Unpin>(
 
 async fn client_to_server(
     mut r: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    mut w: tokio::net::tcp::OwnedWriteHalf,
+    mut w: tokio::io::WriteHalf<crate::filter::tls::BoxStream>,
     state: Arc<Mutex<State>>,
 ) -> std::io::Result<()> {
     let mut line = Vec::new();
@@ -172,7 +181,7 @@ fn observe_command(line: &[u8], state: &Mutex<State>) {
 }
 
 async fn server_to_client(
-    mut r: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    mut r: BufReader<tokio::io::ReadHalf<crate::filter::tls::BoxStream>>,
     mut w: tokio::net::tcp::OwnedWriteHalf,
     state: Arc<Mutex<State>>,
     shared: Arc<Shared>,
