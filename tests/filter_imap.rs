@@ -29,13 +29,23 @@ impl Drop for Proxy {
     }
 }
 
-#[test]
-fn fetch_through_the_proxy_is_decrypted_and_plaintext_passes_unchanged() {
-    const TEST: &str = "imap_proxy_first_version";
-    let Some(gpg_bin) = peer(TEST, "gpg") else { return };
-    python_clients(TEST);
-    let Some(dovecot) = Dovecot::start(TEST) else { return };
-    let dir = scratch(TEST);
+/// A private Dovecot where Bob has, in INBOX, a message Carol signed and encrypted to him with gpg (UID 1)
+/// and a plaintext message whose body holds lines that look like IMAP (UID 2); and the proxy in front of it
+/// with a keystore holding Bob's secret key and Carol's certificate.
+struct World {
+    dovecot: Dovecot,
+    dir: std::path::PathBuf,
+    encrypted: Vec<u8>,
+    plain: Vec<u8>,
+    addr: SocketAddr,
+    _proxy: Proxy,
+}
+
+fn world(test: &str, extra_config: &str) -> Option<World> {
+    let gpg_bin = peer(test, "gpg")?;
+    python_clients(test)?;
+    let dovecot = Dovecot::start(test)?;
+    let dir = scratch(test);
     for (who, uid) in [("bob", "Bob <bob@example.org>"), ("carol", "Carol <carol@example.com>")] {
         run_ok(sealpost().args(["key", "generate", "--type", "pgp", "--uid", uid, "--output"]).arg(dir.join(who)));
     }
@@ -48,8 +58,6 @@ fn fetch_through_the_proxy_is_decrypted_and_plaintext_passes_unchanged() {
             .arg(dir.join("bob.key"))
             .arg(dir.join("carol.cert")),
     );
-
-    // Carol signs and encrypts to Bob with gpg; a plaintext message with IMAP-looking lines beside it.
     let gpg = Gpg::new(&gpg_bin);
     gpg.import(&[&dir.join("carol.key"), &dir.join("bob.cert")]);
     std::fs::write(dir.join("inner.eml"), "Content-Type: text/plain\r\n\r\nThe secret plan.\r\n").unwrap();
@@ -63,7 +71,7 @@ fn fetch_through_the_proxy_is_decrypted_and_plaintext_passes_unchanged() {
     let mut encrypted = b"From: Carol <carol@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: plan\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
     encrypted.extend(String::from_utf8(armored).unwrap().replace('\n', "\r\n").into_bytes());
     encrypted.extend_from_slice(b"\r\n--b1--\r\n");
-    let plain = b"From: Dan <dan@example.net>\r\nTo: bob@example.org\r\nSubject: lines\r\n\r\nA1 LOGOUT\r\n{5}\r\n* BYE going away\r\n.\r\n".to_vec();
+    let plain = b"From: Dan <dan@example.net>\r\nTo: bob@example.org\r\nSubject: lines\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=p\r\n\r\n--p\r\nContent-Type: text/plain\r\n\r\nA1 LOGOUT\r\n{5}\r\n* BYE going away\r\n.\r\n--p--\r\n".to_vec();
     dovecot.deliver("bob@example.org", &encrypted);
     dovecot.deliver("bob@example.org", &plain);
 
@@ -72,35 +80,154 @@ fn fetch_through_the_proxy_is_decrypted_and_plaintext_passes_unchanged() {
     std::fs::write(
         &config,
         format!(
-            "keystore = \"{}\"\nlocal_domains = [\"example.org\"]\nauthserv_id = \"imap.example.org\"\n[imap]\nlisten = \"127.0.0.1:{port}\"\nupstream = \"{}\"\n",
+            "keystore = \"{}\"\nlocal_domains = [\"example.org\"]\nauthserv_id = \"imap.example.org\"\n[imap]\nlisten = \"127.0.0.1:{port}\"\nupstream = \"{}\"\n{extra_config}",
             ks.display(),
             dovecot.imap_addr()
         ),
     )
     .unwrap();
     let log = std::fs::File::create(dir.join("proxy.log")).unwrap();
-    let _proxy = Proxy(
-        sealpost().args(["filter", "imap", "--config"]).arg(&config).stderr(log).stdout(Stdio::null()).spawn().unwrap(),
+    let proxy = Proxy(
+        sealpost()
+            .args(["filter", "imap", "--config"])
+            .arg(&config)
+            .env("SEALPOST_LOG", "debug")
+            .stderr(log)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
     );
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert!(wait_for_port(addr, Duration::from_secs(20)), "the proxy did not listen");
+    Some(World { dovecot, dir, encrypted, plain, addr, _proxy: proxy })
+}
 
+impl World {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("proxy.log")).unwrap_or_default()
+    }
+}
+
+#[test]
+fn fetch_through_the_proxy_is_decrypted_and_plaintext_passes_unchanged() {
+    let Some(w) = world("imap_proxy_first_version", "") else { return };
     // Direct: ciphertext.
-    let direct = imap_fetch_all(dovecot.imap_addr(), "bob@example.org", PASSWORD).unwrap();
+    let direct = imap_fetch_all(w.dovecot.imap_addr(), "bob@example.org", PASSWORD).unwrap();
     assert_eq!(direct.messages.len(), 2);
     assert!(String::from_utf8_lossy(&direct.messages[0].body).contains("BEGIN PGP MESSAGE"));
+    assert_eq!(direct.messages[0].body, w.encrypted);
 
     // Through the proxy: the decrypted message with our header; the size agrees; the plaintext is unchanged.
-    let proxied = imap_fetch_all(addr, "bob@example.org", PASSWORD)
-        .unwrap_or_else(|e| panic!("{e}\n{}", std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default()));
+    let proxied = imap_fetch_all(w.addr, "bob@example.org", PASSWORD).unwrap_or_else(|e| panic!("{e}\n{}", w.log()));
     assert_eq!(proxied.messages.len(), 2);
     let opened = String::from_utf8_lossy(&proxied.messages[0].body).into_owned();
     assert!(opened.starts_with("Sealpost-Verification: imap.example.org; format=pgp; status=pass;"), "{opened}");
     assert!(opened.contains("The secret plan.") && !opened.contains("BEGIN PGP MESSAGE"), "{opened}");
     assert_eq!(proxied.messages[0].size, proxied.messages[0].body.len() as u64, "RFC822.SIZE disagrees with BODY[]");
     assert_eq!(proxied.messages[1].body, direct.messages[1].body);
-    assert_eq!(proxied.messages[1].body, plain);
+    assert_eq!(proxied.messages[1].body, w.plain);
     assert_eq!(proxied.messages[1].size, direct.messages[1].size);
+}
+
+/// What `tests/support/imap_items.py` got: per message, per item, the raw response and its literals.
+struct Items {
+    json: serde_json::Value,
+}
+
+impl Items {
+    fn fetch(addr: SocketAddr, mode: &str) -> Items {
+        let out = run_ok(
+            Command::new(common::smtp::SYSTEM_PYTHON)
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/imap_items.py"))
+                .args(["127.0.0.1", &addr.port().to_string(), "bob@example.org", PASSWORD, mode]),
+        );
+        Items { json: serde_json::from_slice(&out.stdout).unwrap() }
+    }
+
+    fn item(&self, uid: u64, index: usize) -> (String, Vec<u8>, Vec<Vec<u8>>) {
+        let b64 = |v: &serde_json::Value| common::hex(v.as_str().unwrap());
+        let m = self.json["messages"].as_array().unwrap().iter().find(|m| m["uid"] == uid).unwrap();
+        let i = &m["items"][index];
+        (
+            i["item"].as_str().unwrap().to_string(),
+            b64(&i["raw"]),
+            i["literals"].as_array().unwrap().iter().map(b64).collect(),
+        )
+    }
+
+    fn raw(&self, uid: u64, index: usize) -> String {
+        String::from_utf8_lossy(&self.item(uid, index).1).into_owned()
+    }
+
+    fn literal(&self, uid: u64, index: usize) -> Vec<u8> {
+        let (name, _, mut lits) = self.item(uid, index);
+        assert_eq!(lits.len(), 1, "{name}: {lits:?}");
+        lits.remove(0)
+    }
+}
+
+/// Every FETCH item of the encrypted message, asked for alone, describes the same opened message: its
+/// header and text make the whole, its size is the whole's length, its structure and envelope are the
+/// decrypted ones, partials are slices of it; and none of this set \Seen (the proxy adds BODY.PEEK[]).
+/// Every item of the plaintext message is byte for byte what Dovecot answers directly. The same with
+/// AUTHENTICATE PLAIN. STARTTLS is refused by the proxy and not offered.
+#[test]
+fn every_fetch_item_agrees_with_the_opened_message() {
+    let Some(w) = world("imap_proxy_items", "") else { return };
+    let direct = Items::fetch(w.dovecot.imap_addr(), "login");
+    for mode in ["login", "plain"] {
+        let p = Items::fetch(w.addr, mode);
+        assert!(!p.json["capabilities"].as_array().unwrap().iter().any(|c| c == "STARTTLS"), "{}", p.json);
+        assert!(p.json["starttls"].as_str().unwrap().starts_with("refused"), "{}", p.json["starttls"]);
+        let n = |name: &str| -> usize { (0..).find(|i| p.item(1, *i).0 == name).unwrap() };
+        let whole = p.literal(1, n("BODY.PEEK[]"));
+        let text = String::from_utf8_lossy(&whole).into_owned();
+        assert!(
+            text.starts_with("Sealpost-Verification: imap.example.org; format=pgp; status=pass;"),
+            "{mode}: {text}\n{}",
+            w.log()
+        );
+        let split = whole.windows(4).position(|x| x == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(p.literal(1, n("BODY.PEEK[HEADER]")), &whole[..split]);
+        assert_eq!(p.literal(1, n("RFC822.HEADER")), &whole[..split]);
+        assert_eq!(p.literal(1, n("BODY.PEEK[TEXT]")), &whole[split..]);
+        assert_eq!(p.literal(1, n("BODY.PEEK[TEXT]")), b"The secret plan.\r\n");
+        assert_eq!(p.literal(1, n("BODY.PEEK[1]")), b"The secret plan.\r\n", "part 1 of a single-part message");
+        assert_eq!(p.literal(1, n("BODY.PEEK[]<0.100>")), &whole[..100]);
+        assert_eq!(p.literal(1, n("BODY.PEEK[]<100.50>")), &whole[100..150]);
+        let fields = String::from_utf8(p.literal(1, n("BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]"))).unwrap();
+        assert_eq!(fields, "From: Carol <carol@example.com>\r\nSubject: plan\r\n\r\n");
+        let size = p.raw(1, n("RFC822.SIZE"));
+        assert!(size.contains(&format!("RFC822.SIZE {}", whole.len())), "{size} vs {}", whole.len());
+        let both = p.raw(1, n("(RFC822.SIZE BODY.PEEK[TEXT])"));
+        assert!(
+            both.contains(&format!("RFC822.SIZE {}", whole.len())) && both.ends_with("The secret plan.\r\n)"),
+            "{both}"
+        );
+        let bs = p.raw(1, n("BODYSTRUCTURE"));
+        assert!(bs.contains("BODYSTRUCTURE (\"TEXT\" \"PLAIN\""), "{bs}");
+        assert!(!bs.contains("BODY[]") && !bs.to_ascii_uppercase().contains("ENCRYPTED"), "{bs}");
+        let body = p.raw(1, n("BODY"));
+        assert!(body.contains("BODY (\"TEXT\" \"PLAIN\""), "{body}");
+        let env = p.raw(1, n("ENVELOPE"));
+        assert!(env.contains("\"plan\"") && env.contains("\"carol\" \"example.com\""), "{env}");
+        for i in 0..16 {
+            let (name, raw, _) = p.item(1, i);
+            if name == "FLAGS" {
+                assert!(!String::from_utf8_lossy(&raw).contains("\\Seen"), "{mode}: {}", String::from_utf8_lossy(&raw));
+            }
+            // The plaintext message: every response byte for byte as Dovecot's.
+            let (dname, draw, _) = direct.item(2, i);
+            let (pname, praw, _) = p.item(2, i);
+            assert_eq!(dname, pname);
+            // (\Recent goes to the first session that sees a message: here the direct one.)
+            let unrecent = |r: &[u8]| String::from_utf8_lossy(r).replace("\\Recent", "");
+            assert_eq!(unrecent(&praw), unrecent(&draw), "{mode}: {name}");
+        }
+    }
+    // Direct, the encrypted message is what was delivered.
+    assert_eq!(direct.literal(1, 14), w.encrypted);
+    assert!(direct.raw(1, 0).to_ascii_uppercase().contains("\"ENCRYPTED\""), "{}", direct.raw(1, 0));
 }
 
 /// A hostile or broken upstream: a literal length no literal can have, an upstream that disconnects in the

@@ -93,6 +93,21 @@ pub fn open(raw: &[u8], keys: &MailKeys, opts: &OpenOptions<'_>) -> Result<Opene
     Ok(Opened { verdict, message })
 }
 
+/// True when `raw` has an envelope that [`open`] opens: a PGP/MIME or S/MIME signed or encrypted root, or a
+/// text body holding inline PGP or a PEM message. The proxies show any other message as it is.
+pub fn is_sealed(raw: &[u8]) -> bool {
+    let Ok(root) = parse(raw) else { return false };
+    if pgp_mime::is_signed(&root)
+        || pgp_mime::is_encrypted(&root)
+        || smime_mime::is_signed(&root)
+        || smime_mime::is_pkcs7_mime(&root)
+    {
+        return true;
+    }
+    let Some(body) = raw.get(root.body.clone()) else { return false };
+    root.is("text/plain") && (pgp_mime::inline_block(body).is_some() || pem_mail::is_pem(body))
+}
+
 /// The From field inside the signed part of a `multipart/signed` root (RFC 9788 header protection).
 fn signed_from(raw: &[u8], root: &Node) -> Option<String> {
     if !(pgp_mime::is_signed(root) || smime_mime::is_signed(root)) {

@@ -16,7 +16,8 @@ pub fn decoded(raw: &[u8], node: &Node) -> Result<Vec<u8>, MimeError> {
     }
 }
 
-fn base64(body: &[u8]) -> Result<Vec<u8>, MimeError> {
+/// Decodes base64 text (line breaks and whitespace skipped).
+pub fn base64(body: &[u8]) -> Result<Vec<u8>, MimeError> {
     let mut out = Vec::with_capacity(body.len() / 4 * 3);
     let (mut acc, mut n) = (0u32, 0);
     for &c in body {

@@ -29,9 +29,26 @@ pub fn partials<'a>(items: &[MessageDataItemName<'a>]) -> Vec<(Option<Section<'a
         .collect()
 }
 
+/// The UID item of a FETCH response, if it has one.
+pub fn uid(response: &[u8]) -> Option<u32> {
+    let Ok((_, Response::Data(Data::Fetch { items, .. }))) = ResponseCodec::default().decode(response) else {
+        return None;
+    };
+    items.as_ref().iter().find_map(|i| match i {
+        MessageDataItem::Uid(u) => Some(u.get()),
+        _ => None,
+    })
+}
+
 /// Rewrites one complete FETCH response (`* n FETCH (...)` with its literals) for `message`. Returns the
-/// response's bytes to send to the client.
-pub fn rewrite(response: &[u8], message: &[u8], partials: &Partials<'_>) -> Result<Vec<u8>, ImapError> {
+/// response's bytes to send to the client. With `drop_whole`, a `BODY[]` item (the one the proxy added, when
+/// the server sent it as a quoted string) is left out.
+pub fn rewrite(
+    response: &[u8],
+    message: &[u8],
+    partials: &Partials<'_>,
+    drop_whole: bool,
+) -> Result<Vec<u8>, ImapError> {
     let (rest, parsed) =
         ResponseCodec::default().decode(response).map_err(|e| ImapError::Malformed(format!("{e:?}")))?;
     if !rest.is_empty() {
@@ -47,6 +64,9 @@ pub fn rewrite(response: &[u8], message: &[u8], partials: &Partials<'_>) -> Resu
     };
     let mut out = Vec::with_capacity(items.as_ref().len());
     for item in items.into_iter() {
+        if drop_whole && matches!(item, MessageDataItem::BodyExt { section: None, origin: None, .. }) {
+            continue;
+        }
         out.push(match item {
             MessageDataItem::BodyExt { section, origin, .. } => {
                 let whole = section::bytes(message, section.as_ref())?;
@@ -98,7 +118,7 @@ mod tests {
     fn content_items_come_from_the_processed_message_with_their_lengths() {
         let server =
             b"* 3 FETCH (UID 7 FLAGS (\\Seen) RFC822.SIZE 26 BODY[] {26}\r\nSubject: ...\r\n\r\nciphertext)\r\n";
-        let out = rewrite(server, PROCESSED, &[]).unwrap();
+        let out = rewrite(server, PROCESSED, &[], false).unwrap();
         let text = String::from_utf8(out.clone()).unwrap();
         let expected = format!(
             "* 3 FETCH (UID 7 FLAGS (\\Seen) RFC822.SIZE {n} BODY[] {{{n}}}\r\n{})\r\n",
@@ -126,7 +146,7 @@ mod tests {
             partial: Some((2, NonZeroU32::new(5).unwrap())),
             peek: true,
         }];
-        let out = String::from_utf8(rewrite(server, PROCESSED, &partials(&requested)).unwrap()).unwrap();
+        let out = String::from_utf8(rewrite(server, PROCESSED, &partials(&requested), false).unwrap()).unwrap();
         let header = "Sealpost-Verification: mx.example.org; format=pgp; status=pass\r\nSubject: secret\r\n\r\n";
         let text = "The plaintext.\r\n{5}\r\nA1 LOGOUT\r\n* BYE\r\n";
         assert_eq!(
@@ -142,7 +162,7 @@ mod tests {
     #[test]
     fn structure_items_describe_the_processed_message() {
         let server = b"* 2 FETCH (UID 9 BODYSTRUCTURE (\"APPLICATION\" \"PKCS7-MIME\" NIL NIL NIL \"BASE64\" 10 NIL NIL NIL NIL) ENVELOPE (NIL \"...\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n";
-        let out = String::from_utf8(rewrite(server, PROCESSED, &[]).unwrap()).unwrap();
+        let out = String::from_utf8(rewrite(server, PROCESSED, &[], false).unwrap()).unwrap();
         let n = PROCESSED.len() - PROCESSED.windows(4).position(|w| w == b"\r\n\r\n").unwrap() - 4;
         assert!(
             out.starts_with(&format!("* 2 FETCH (UID 9 BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" {n} 4 ")),
@@ -153,9 +173,9 @@ mod tests {
 
     #[test]
     fn what_is_not_a_fetch_response_is_an_error() {
-        assert!(rewrite(b"* OK hello\r\n", PROCESSED, &[]).is_err());
-        assert!(rewrite(b"* 1 FETCH (BODY[] {99999999999}\r\n", PROCESSED, &[]).is_err());
-        assert!(rewrite(b"* 1 FETCH (BODY[] {3}\r\nabc)\r\n* 2 FETCH (UID 1)\r\n", PROCESSED, &[]).is_err());
-        assert!(rewrite(b"* 1 FETCH (BODY[9] {3}\r\nabc)\r\n", PROCESSED, &[]).is_err(), "no part 9");
+        assert!(rewrite(b"* OK hello\r\n", PROCESSED, &[], false).is_err());
+        assert!(rewrite(b"* 1 FETCH (BODY[] {99999999999}\r\n", PROCESSED, &[], false).is_err());
+        assert!(rewrite(b"* 1 FETCH (BODY[] {3}\r\nabc)\r\n* 2 FETCH (UID 1)\r\n", PROCESSED, &[], false).is_err());
+        assert!(rewrite(b"* 1 FETCH (BODY[9] {3}\r\nabc)\r\n", PROCESSED, &[], false).is_err(), "no part 9");
     }
 }

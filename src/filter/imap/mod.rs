@@ -1,14 +1,15 @@
-//! The IMAP hook (issue #8, in progress): a proxy between an IMAP client and any IMAP server that answers
-//! FETCH of encrypted or signed messages from the decrypted and verified message. What is here so far: the
-//! pieces that do not depend on the session, each tested on its own:
-//! [`section`] (the bytes of a `BODY[<section>]` of a message, RFC 3501 section 6.4.5) and [`fetch`]
-//! (a server's FETCH response rewritten so that its content items come from the processed message, literal
-//! lengths recomputed, `RFC822.SIZE` consistent) and [`structure`] (BODYSTRUCTURE, BODY and ENVELOPE of the
-//! processed message). The session and the cache are to come.
+//! The IMAP hook (issue #8): a proxy between an IMAP client and any IMAP server that answers FETCH of
+//! encrypted or signed messages from the decrypted and verified message, and passes everything else as it
+//! came. [`proxy`] runs the sessions; [`wire`] reads lines and literals; [`state`] follows the session
+//! (login, selected mailbox, FETCH commands in flight); [`response`] holds FETCH responses; [`fetch`]
+//! answers their items from the opened message, with [`section`] (the bytes of a `BODY[<section>]`, RFC
+//! 3501 section 6.4.5) and [`structure`] (BODYSTRUCTURE, BODY and ENVELOPE).
 
 pub mod fetch;
 pub mod proxy;
+pub mod response;
 pub mod section;
+pub mod state;
 pub mod structure;
 pub mod wire;
 

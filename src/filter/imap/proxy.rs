@@ -1,53 +1,56 @@
-//! The IMAP proxy session, first version: every command and response passes through as it came, except
-//! untagged FETCH responses that carry a whole message (`BODY[]`, `BODY.PEEK[]`, `RFC822`) which is
-//! encrypted or signed: that message is opened with the logged-in user's keys and the response rewritten
-//! for the opened message ([`super::fetch`]). Literals are read by length ([`super::wire`]), never by line;
-//! a response whose literals exceed the memory bound is streamed through unchanged. After STARTTLS the
-//! proxy can no longer read the session and relays bytes only.
-//!
-//! Not yet: partial sections answered from the whole processed message, the (mailbox, UIDVALIDITY, UID)
-//! cache, TLS to the upstream, AUTHENTICATE's user name.
+//! The IMAP proxy: a listener, and per client a session with one upstream connection. Commands pass to the
+//! server as they came, read as lines and literals by length ([`super::wire`]); what the proxy needs from
+//! them (the user, the selected mailbox, FETCH commands) is read by [`super::state`], which may add
+//! `BODY.PEEK[]` to a FETCH. Responses pass to the client as they came, except untagged FETCH responses:
+//! those are held whole ([`super::response`]) and, when they carry a message whose envelope is OpenPGP,
+//! S/MIME or PEM, answered from the message opened with the user's keys ([`crate::filter::opened`],
+//! [`super::fetch`]). Plaintext messages pass byte for byte. STARTTLS from the client is refused (the proxy
+//! would be blind after it); STARTTLS is taken out of the server's capabilities.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
+use super::response::{self, Held};
+use super::state::{Action, State};
 use super::wire::{self, Literal};
 use crate::filter::FilterError;
 use crate::filter::config::Config;
+use crate::filter::opened::{Opener, Shown};
+use crate::filter::tls::{BoxStream, Connector};
 use crate::keystore::Keystore;
-use crate::mail::open::{OpenOptions, open};
 
 /// Longest line read from either side.
 const MAX_LINE: usize = 64 << 10;
 /// Largest FETCH response held in memory to be rewritten; larger ones pass through as they are.
 const MAX_HELD: usize = 64 << 20;
-
-/// What both directions of a session share.
-#[derive(Default)]
-struct State {
-    /// The user of the last LOGIN.
-    user: Option<String>,
-    /// STARTTLS was sent: relay only.
-    raw: bool,
-    /// The items of the last FETCH command (for partial lengths).
-    fetch_partials: Vec<(Option<imap_codec::imap_types::fetch::Section<'static>>, u32, u32)>,
-}
+/// Largest command (with its literals) read whole to see what it asks; longer ones (APPEND) pass unread.
+const MAX_COMMAND: usize = 64 << 10;
 
 /// What every session shares.
-pub struct Shared {
-    ks: Keystore,
-    authserv_id: String,
-    connector: crate::filter::tls::Connector,
+struct Shared {
+    opener: Opener,
+    connector: Connector,
+    idle: Duration,
 }
 
-/// Runs the proxy until SIGTERM or SIGINT.
+type ClientWriter = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
+
+/// Runs the proxy until SIGTERM or SIGINT; then lets sessions end for `shutdown_seconds`.
 pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<&str>) -> Result<(), FilterError> {
     let listen = listen.map(String::from).or(config.imap.listen.clone()).unwrap_or_else(|| "127.0.0.1:1143".into());
     let upstream =
         upstream.map(String::from).or(config.imap.upstream.clone()).unwrap_or_else(|| "127.0.0.1:143".into());
     let authserv_id = crate::mail::result_header::authserv_id(config.authserv_id.as_deref());
+    let passphrase = crate::filter::plan::passphrase(&config)?;
+    let e = &config.imap;
+    let opener = Opener::new(ks, authserv_id, passphrase, e.cache_bytes, Duration::from_secs(e.cache_seconds));
+    let connector = Connector::new(e, &upstream)?;
+    let shared = Arc::new(Shared { opener, connector, idle: Duration::from_secs(e.timeout_seconds) });
+    let (max, shutdown) = (e.max_connections, Duration::from_secs(e.shutdown_seconds));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -57,8 +60,7 @@ pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<
             .await
             .map_err(|e| FilterError::Config(format!("cannot listen on {listen}: {e}")))?;
         tracing::info!(listen = %listen, upstream = %upstream, "sealpost filter imap ready");
-        let connector = crate::filter::tls::Connector::new(&config.imap, &upstream)?;
-        let shared = Arc::new(Shared { ks, authserv_id, connector });
+        let slots = Arc::new(Semaphore::new(max));
         let stop = async {
             use tokio::signal::unix::{SignalKind, signal};
             match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
@@ -71,15 +73,28 @@ pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<
             tokio::select! {
                 _ = &mut stop => break,
                 accepted = listener.accept() => {
-                    let Ok((client, peer)) = accepted else { continue };
+                    let Ok((mut client, peer)) = accepted else { continue };
+                    let Ok(permit) = slots.clone().try_acquire_owned() else {
+                        tracing::warn!(client = %peer, "too many connections");
+                        let _ = client.write_all(b"* BYE [UNAVAILABLE] too many connections, try again later\r\n").await;
+                        continue;
+                    };
                     let shared = shared.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = session(client, &shared).await {
-                            tracing::info!(client = %peer, error = %e, "session ended");
+                        match session(client, &shared).await {
+                            Ok(()) => tracing::debug!(client = %peer, "session ended"),
+                            Err(e) => tracing::info!(client = %peer, error = %e, "session ended"),
                         }
+                        drop(permit);
                     });
                 }
             }
+        }
+        drop(listener);
+        tracing::info!("stopping: no new connections; waiting for sessions to end");
+        let all = u32::try_from(max).unwrap_or(u32::MAX);
+        if tokio::time::timeout(shutdown, slots.acquire_many(all)).await.is_err() {
+            tracing::info!("sessions still open after shutdown_seconds are closed");
         }
         Ok(())
     })
@@ -95,11 +110,12 @@ async fn session(client: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()>
             return Err(std::io::Error::other(e.to_string()));
         }
     };
-    let (cr, mut cw) = client.into_split();
-    cw.write_all(&greeting).await?;
+    let (cr, cw) = client.into_split();
+    let cw: ClientWriter = Arc::new(tokio::sync::Mutex::new(cw));
+    cw.lock().await.write_all(&without_starttls(&greeting)).await?;
     let (sr, sw) = tokio::io::split(server);
     let state = Arc::new(Mutex::new(State::default()));
-    let up = client_to_server(BufReader::new(cr), sw, state.clone());
+    let up = client_to_server(BufReader::new(cr), sw, cw.clone(), state.clone(), shared.idle);
     let down = server_to_client(BufReader::new(sr), cw, state, shared.clone());
     // Either side ending ends the session: the other connection is closed with it.
     tokio::select! {
@@ -108,143 +124,125 @@ async fn session(client: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()>
     }
 }
 
-async fn copy_exact<R: tokio::io::AsyncRead + Unpin, W: AsyncWrite + Unpin>(
-    r: &mut R,
-    w: &mut W,
-    n: u32,
-) -> std::io::Result<()> {
-    let copied = tokio::io::copy(&mut r.take(u64::from(n)), w).await?;
-    if copied < u64::from(n) {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the connection ended inside a literal"));
+/// Reads a line within the idle time; `Ok(false)` at the end of the stream.
+async fn line_in_time<R: AsyncBufRead + Unpin>(r: &mut R, line: &mut Vec<u8>, idle: Duration) -> std::io::Result<bool> {
+    match tokio::time::timeout(idle, wire::read_line(r, line, MAX_LINE)).await {
+        Ok(v) => v,
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle for too long")),
     }
-    Ok(())
 }
 
 async fn client_to_server(
     mut r: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    mut w: tokio::io::WriteHalf<crate::filter::tls::BoxStream>,
+    mut w: tokio::io::WriteHalf<BoxStream>,
+    client: ClientWriter,
     state: Arc<Mutex<State>>,
+    idle: Duration,
 ) -> std::io::Result<()> {
     let mut line = Vec::new();
+    let mut command = Vec::new();
     loop {
-        if state.lock().map(|s| s.raw).unwrap_or(true) {
-            tokio::io::copy(&mut r, &mut w).await?;
+        if !line_in_time(&mut r, &mut line, idle).await? {
             return Ok(());
         }
-        if !wire::read_line(&mut r, &mut line, MAX_LINE).await? {
-            return Ok(());
-        }
-        observe_command(&line, &state);
-        w.write_all(&line).await?;
         let literal = wire::announcement(&line).map_err(std::io::Error::other)?;
-        if let Some(Literal { len, .. }) = literal {
-            // A synchronising literal waits for the server's "+", which the other direction relays.
+        if literal.is_none() {
+            // A command on one line (or a line of an AUTHENTICATE exchange): read before it is sent on.
+            let action = state.lock().map(|mut s| s.command(&line)).unwrap_or(Action::Forward);
+            match action {
+                Action::Forward => w.write_all(&line).await?,
+                Action::Replace(b) => w.write_all(&b).await?,
+                Action::Answer(b) => {
+                    client.lock().await.write_all(&b).await?;
+                    continue;
+                }
+            }
             w.flush().await?;
-            copy_exact(&mut r, &mut w, len).await?;
+            continue;
+        }
+        // A command with literals: sent on as it comes (a synchronising literal waits for the server's "+",
+        // which the other direction relays), kept to be read at its end when it is small.
+        command.clear();
+        let mut whole = true;
+        let mut literal = literal;
+        loop {
+            w.write_all(&line).await?;
+            if whole && command.len() + line.len() <= MAX_COMMAND {
+                command.extend_from_slice(&line);
+            } else {
+                whole = false;
+            }
+            let Some(Literal { len, .. }) = literal else { break };
+            w.flush().await?;
+            if whole && command.len() + len as usize <= MAX_COMMAND {
+                let start = command.len();
+                command.resize(start + len as usize, 0);
+                r.read_exact(&mut command[start..]).await?;
+                w.write_all(&command[start..]).await?;
+            } else {
+                whole = false;
+                response::copy_exact(&mut r, &mut w, len).await?;
+            }
+            if !line_in_time(&mut r, &mut line, idle).await? {
+                return Ok(());
+            }
+            literal = wire::announcement(&line).map_err(std::io::Error::other)?;
         }
         w.flush().await?;
-    }
-}
-
-/// Notes what the proxy needs from a command line: LOGIN's user, STARTTLS, FETCH's partials.
-fn observe_command(line: &[u8], state: &Mutex<State>) {
-    let text = String::from_utf8_lossy(line);
-    let mut words = text.split_whitespace();
-    let (Some(_tag), Some(cmd)) = (words.next(), words.next()) else { return };
-    let Ok(mut s) = state.lock() else { return };
-    match cmd.to_ascii_uppercase().as_str() {
-        "LOGIN" => {
-            if let Some(user) = words.next() {
-                s.user = Some(user.trim_matches('"').to_ascii_lowercase());
-            }
+        if whole && let Ok(mut s) = state.lock() {
+            // LOGIN with literals, SELECT of a mailbox named by a literal: noted, never rewritten.
+            let _ = s.command(&command);
         }
-        "STARTTLS" => s.raw = true,
-        "FETCH" | "UID" => {
-            use imap_codec::CommandCodec;
-            use imap_codec::decode::Decoder;
-            use imap_codec::imap_types::command::CommandBody;
-            use imap_codec::imap_types::fetch::MacroOrMessageDataItemNames;
-            if let Ok((_, c)) = CommandCodec::default().decode(line)
-                && let CommandBody::Fetch {
-                    macro_or_item_names: MacroOrMessageDataItemNames::MessageDataItemNames(items),
-                    ..
-                } = c.body
-            {
-                s.fetch_partials = super::fetch::partials(&items)
-                    .into_iter()
-                    .map(|(sec, o, n)| (sec.map(imap_codec::imap_types::IntoStatic::into_static), o, n))
-                    .collect();
-            }
-        }
-        _ => {}
     }
 }
 
 async fn server_to_client(
-    mut r: BufReader<tokio::io::ReadHalf<crate::filter::tls::BoxStream>>,
-    mut w: tokio::net::tcp::OwnedWriteHalf,
+    mut r: BufReader<tokio::io::ReadHalf<BoxStream>>,
+    client: ClientWriter,
     state: Arc<Mutex<State>>,
     shared: Arc<Shared>,
 ) -> std::io::Result<()> {
     let mut line = Vec::new();
     loop {
-        if state.lock().map(|s| s.raw).unwrap_or(true) {
-            tokio::io::copy(&mut r, &mut w).await?;
+        if !line_in_time(&mut r, &mut line, shared.idle).await? {
             return Ok(());
         }
-        if !wire::read_line(&mut r, &mut line, MAX_LINE).await? {
-            return Ok(());
-        }
-        let fetch = line.starts_with(b"* ") && line.windows(8).any(|x| x == b" FETCH (");
+        let fetch = line.starts_with(b"* ") && memchr::memmem::find(&line, b" FETCH (").is_some();
+        let mut w = client.lock().await;
         if !fetch {
-            relay_response(&mut r, &mut w, &line).await?;
+            if let Ok(mut s) = state.lock() {
+                s.response(&line);
+            }
+            if line.starts_with(b"* CAPABILITY") || memchr::memmem::find(&line, b"[CAPABILITY ").is_some() {
+                let stripped = without_starttls(&line);
+                relay_response(&mut r, &mut *w, &stripped).await?;
+            } else {
+                relay_response(&mut r, &mut *w, &line).await?;
+            }
             w.flush().await?;
             continue;
         }
-        // Hold the whole FETCH response (lines and literals) while it stays under the bound.
-        let mut held = Vec::new();
-        let mut streaming = false;
-        loop {
-            let literal = wire::announcement(&line).map_err(std::io::Error::other)?;
-            if streaming {
-                w.write_all(&line).await?;
-            } else {
-                held.extend_from_slice(&line);
-            }
-            let Some(Literal { len, .. }) = literal else { break };
-            if !streaming && held.len() + len as usize > MAX_HELD {
-                w.write_all(&held).await?;
-                held.clear();
-                streaming = true;
-            }
-            if streaming {
-                copy_exact(&mut r, &mut w, len).await?;
-            } else {
-                let start = held.len();
-                held.resize(start + len as usize, 0);
-                r.read_exact(&mut held[start..]).await?;
-            }
-            if !wire::read_line(&mut r, &mut line, MAX_LINE).await? {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the server ended inside a response",
-                ));
-            }
-        }
-        if !streaming {
-            let (user, partials) = state.lock().map(|s| (s.user.clone(), s.fetch_partials.clone())).unwrap_or_default();
+        let in_flight = state.lock().map(|s| s.in_flight()).unwrap_or_default();
+        let Some(held) = response::read(&mut r, &mut *w, &line, in_flight.injected, MAX_LINE, MAX_HELD).await? else {
+            w.flush().await?;
+            continue;
+        };
+        let out = if held.message().is_some_and(crate::mail::open::is_sealed) {
+            let (user, prefix) = state.lock().map(|s| (s.user.clone(), s.cache_prefix())).unwrap_or_default();
             let shared = shared.clone();
-            let out = tokio::task::spawn_blocking(move || rewrite(&shared, user.as_deref(), &partials, held))
+            tokio::task::spawn_blocking(move || answer(&shared, user.as_deref(), prefix, &in_flight, held))
                 .await
-                .map_err(std::io::Error::other)?;
-            w.write_all(&out).await?;
-        }
+                .map_err(std::io::Error::other)?
+        } else {
+            held.bytes
+        };
+        w.write_all(&out).await?;
         w.flush().await?;
     }
 }
 
 /// Relays a response that is not rewritten: its line, then each literal it announces and the line after.
-async fn relay_response<R: tokio::io::AsyncBufRead + Unpin, W: AsyncWrite + Unpin>(
+async fn relay_response<R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin>(
     r: &mut R,
     w: &mut W,
     first: &[u8],
@@ -255,59 +253,60 @@ async fn relay_response<R: tokio::io::AsyncBufRead + Unpin, W: AsyncWrite + Unpi
         let Some(Literal { len, .. }) = wire::announcement(&line).map_err(std::io::Error::other)? else {
             return Ok(());
         };
-        copy_exact(r, w, len).await?;
+        response::copy_exact(r, w, len).await?;
         if !wire::read_line(r, &mut line, MAX_LINE).await? {
-            return Ok(());
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server ended inside a response"));
         }
     }
 }
 
-/// The FETCH response to send: rewritten when it carries a whole message that is encrypted or signed,
-/// else as the server sent it.
-fn rewrite(shared: &Shared, user: Option<&str>, partials: &super::fetch::Partials<'_>, held: Vec<u8>) -> Vec<u8> {
-    use imap_codec::ResponseCodec;
-    use imap_codec::decode::Decoder;
-    use imap_codec::imap_types::core::NString;
-    use imap_codec::imap_types::fetch::MessageDataItem;
-    use imap_codec::imap_types::response::{Data, Response};
-    let message = match ResponseCodec::default().decode(&held) {
-        Ok((_, Response::Data(Data::Fetch { items, .. }))) => items.into_iter().find_map(|i| match i {
-            MessageDataItem::BodyExt { section: None, origin: None, data: NString(Some(s)) }
-            | MessageDataItem::Rfc822(NString(Some(s))) => Some(s.as_ref().to_vec()),
-            _ => None,
-        }),
-        _ => None,
-    };
-    let Some(message) = message else { return held };
-    if !secured(&message) {
-        return held;
+/// The FETCH response for a held one whose message is sealed: every item answered from the opened message
+/// (kept under the message's UID in the selected mailbox), or the response as the server sent it when the
+/// message cannot be opened.
+fn answer(
+    shared: &Shared,
+    user: Option<&str>,
+    prefix: Option<String>,
+    in_flight: &super::state::Fetch,
+    held: Held,
+) -> Vec<u8> {
+    let Some(message) = held.message() else { return held.bytes };
+    let key = prefix.zip(super::fetch::uid(&held.bytes)).map(|(p, uid)| format!("{p}{uid}"));
+    let shown = shared.opener.open(user, key.as_deref(), message);
+    match &*shown {
+        Shown::AsStored => held.bytes,
+        Shown::Opened(opened) => {
+            super::fetch::rewrite(&held.bytes, opened, &in_flight.partials, in_flight.injected).unwrap_or(held.bytes)
+        }
     }
-    let from = crate::mail::keys::addresses(&message, &["from"]).unwrap_or_default();
-    let users: Vec<String> = user.map(String::from).into_iter().collect();
-    let mut reasons = Vec::new();
-    let keys = crate::filter::plan::inbound_keys(&shared.ks, &from, &users, None, &mut reasons);
-    let policy = crate::core::policy::Policy::default();
-    let Ok(opened) = open(&message, &keys, &OpenOptions { authserv_id: &shared.authserv_id, policy: &policy }) else {
-        return held;
-    };
-    super::fetch::rewrite(&held, &opened.message, partials).unwrap_or(held)
 }
 
-/// True for a message whose envelope is OpenPGP, S/MIME or PEM (what the proxy opens).
-fn secured(message: &[u8]) -> bool {
-    let Ok(root) = crate::mime::parse(message) else { return false };
-    let ct = root.content_type.as_str();
-    if matches!(ct, "multipart/encrypted" | "multipart/signed" | "application/pkcs7-mime" | "application/x-pkcs7-mime")
-    {
-        return true;
+/// A CAPABILITY list (a response or a response code) without STARTTLS: the client must not start TLS
+/// through the proxy, which could then no longer read the session.
+fn without_starttls(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = memchr::memmem::find(&rest.to_ascii_uppercase(), b" STARTTLS") {
+        let end = i + b" STARTTLS".len();
+        let boundary = rest.get(end).is_none_or(|b| matches!(b, b' ' | b']' | b'\r' | b'\n'));
+        out.extend_from_slice(&rest[..if boundary { i } else { end }]);
+        rest = &rest[end..];
     }
-    let body = &message[root.body.clone()];
-    ct == "text/plain"
-        && [
-            &b"-----BEGIN PGP MESSAGE-----"[..],
-            b"-----BEGIN PGP SIGNED MESSAGE-----",
-            b"-----BEGIN PRIVACY-ENHANCED MESSAGE-----",
-        ]
-        .iter()
-        .any(|m| memchr::memmem::find(body, m).is_some())
+    out.extend_from_slice(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starttls_leaves_the_capability_lists() {
+        assert_eq!(
+            without_starttls(b"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN] ready\r\n"),
+            b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n"
+        );
+        assert_eq!(without_starttls(b"* CAPABILITY IMAP4rev1 STARTTLS\r\n"), b"* CAPABILITY IMAP4rev1\r\n");
+        assert_eq!(without_starttls(b"* CAPABILITY IMAP4rev1 STARTTLSX\r\n"), b"* CAPABILITY IMAP4rev1 STARTTLSX\r\n");
+    }
 }

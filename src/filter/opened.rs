@@ -1,0 +1,203 @@
+//! Received messages opened for the user of a proxy session (the IMAP hook, and the POP3 hook of issue
+//! #11): a message whose envelope is OpenPGP, S/MIME or PEM is verified and decrypted with the user's
+//! keystore keys and shown with the verification header; any other message is shown as it is.
+//!
+//! What was opened is kept, within `cache_bytes` and for `cache_seconds`, under a key the caller makes
+//! from the user and the message's identity on its server (for IMAP: user, mailbox, UIDVALIDITY and UID,
+//! which RFC 3501 section 2.3.1.1 guarantees never to name two different messages). The user is always
+//! part of the key, so one user's decrypted mail is never shown in another user's session.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroizing;
+
+use super::cache::Cache;
+use crate::core::policy::Policy;
+use crate::keystore::Keystore;
+use crate::mail::keys::MailKeys;
+use crate::mail::open::{OpenOptions, is_sealed, open};
+
+/// How a message is shown to the proxy's client.
+#[derive(Debug)]
+pub enum Shown {
+    /// As the server has it (nothing signed or encrypted, or too large to open).
+    AsStored,
+    /// Opened: decrypted and/or verified, with the verification header.
+    Opened(Zeroizing<Vec<u8>>),
+}
+
+/// Size charged to the cache for an entry beside its bytes.
+const ENTRY_OVERHEAD: usize = 128;
+
+struct Entry {
+    at: Instant,
+    size: usize,
+    shown: Arc<Shown>,
+}
+
+#[derive(Default)]
+struct Store {
+    map: HashMap<String, Entry>,
+    /// Keys in insertion order, oldest first (evicted first).
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+/// Opens messages for proxy sessions; one per proxy, shared by its sessions.
+pub struct Opener {
+    ks: Keystore,
+    authserv_id: String,
+    passphrase: Option<Zeroizing<Vec<u8>>>,
+    policy: Policy,
+    keys: Cache<MailKeys>,
+    max_bytes: usize,
+    ttl: Duration,
+    store: Mutex<Store>,
+}
+
+impl Opener {
+    /// An opener over `ks`, keeping at most `max_bytes` of opened messages for `ttl` (0 bytes: none kept).
+    pub fn new(
+        ks: Keystore,
+        authserv_id: String,
+        passphrase: Option<Zeroizing<Vec<u8>>>,
+        max_bytes: usize,
+        ttl: Duration,
+    ) -> Opener {
+        Opener {
+            ks,
+            authserv_id,
+            passphrase,
+            policy: Policy::default(),
+            keys: Cache::new(ttl.min(Duration::from_secs(60))),
+            max_bytes,
+            ttl,
+            store: Mutex::new(Store::default()),
+        }
+    }
+
+    /// What is kept under `key`, if anything.
+    pub fn cached(&self, key: &str) -> Option<Arc<Shown>> {
+        let store = self.store.lock().ok()?;
+        let e = store.map.get(key)?;
+        (e.at.elapsed() < self.ttl).then(|| e.shown.clone())
+    }
+
+    /// Opens `message` for `user` (whose secret keys decrypt it), keeping the result under `key` when given.
+    /// Without a user nothing is decrypted; signatures are still verified.
+    pub fn open(&self, user: Option<&str>, key: Option<&str>, message: &[u8]) -> Arc<Shown> {
+        if let Some(k) = key
+            && let Some(s) = self.cached(k)
+        {
+            return s;
+        }
+        let shown = Arc::new(self.open_now(user, message));
+        if let Some(k) = key {
+            self.keep(k, shown.clone());
+        }
+        shown
+    }
+
+    fn open_now(&self, user: Option<&str>, message: &[u8]) -> Shown {
+        if !is_sealed(message) {
+            return Shown::AsStored;
+        }
+        let from = crate::mail::keys::addresses(message, &["from"]).unwrap_or_default();
+        let users: Vec<String> = user.map(str::to_ascii_lowercase).into_iter().collect();
+        let cache_key = format!("in|{}|{}", from.join(","), users.join(","));
+        let keys = self.keys.get(&cache_key, || {
+            let mut reasons = Vec::new();
+            Ok::<_, ()>(super::plan::inbound_keys(
+                &self.ks,
+                &from,
+                &users,
+                self.passphrase.as_deref().map(|p| &p[..]),
+                &mut reasons,
+            ))
+        });
+        let Ok(keys) = keys else { return Shown::AsStored };
+        match open(message, &keys, &OpenOptions { authserv_id: &self.authserv_id, policy: &self.policy }) {
+            Ok(o) => Shown::Opened(Zeroizing::new(o.message)),
+            Err(e) => {
+                tracing::info!(error = %e, "a message could not be opened; shown as stored");
+                Shown::AsStored
+            }
+        }
+    }
+
+    fn keep(&self, key: &str, shown: Arc<Shown>) {
+        let size = key.len()
+            + ENTRY_OVERHEAD
+            + match &*shown {
+                Shown::AsStored => 0,
+                Shown::Opened(m) => m.len(),
+            };
+        if self.max_bytes == 0 || size > self.max_bytes / 4 {
+            return;
+        }
+        let Ok(mut store) = self.store.lock() else { return };
+        if let Some(old) = store.map.remove(key) {
+            store.bytes -= old.size;
+            store.order.retain(|k| k != key);
+        }
+        while store.bytes + size > self.max_bytes {
+            let Some(oldest) = store.order.pop_front() else { break };
+            if let Some(e) = store.map.remove(&oldest) {
+                store.bytes -= e.size;
+            }
+        }
+        store.bytes += size;
+        store.order.push_back(key.to_string());
+        store.map.insert(key.to_string(), Entry { at: Instant::now(), size, shown });
+    }
+
+    /// Bytes held by the cache (for tests and logs).
+    pub fn cached_bytes(&self) -> usize {
+        self.store.lock().map(|s| s.bytes).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A panic in a test is a failed test.
+
+    use super::*;
+
+    fn opener(max: usize) -> Opener {
+        let dir = std::env::temp_dir().join(format!("sealpost-opened-{}-{max}", std::process::id()));
+        let ks = Keystore::open(Some(&dir)).unwrap();
+        Opener::new(ks, "test.example".into(), None, max, Duration::from_secs(60))
+    }
+
+    #[test]
+    fn plaintext_is_shown_as_stored_and_remembered() {
+        let o = opener(1 << 20);
+        let m = b"From: a@example.org\r\nSubject: hi\r\n\r\nplain\r\n";
+        assert!(matches!(*o.open(Some("bob@example.org"), Some("bob|INBOX|1|7"), m), Shown::AsStored));
+        assert!(o.cached("bob|INBOX|1|7").is_some());
+        assert!(o.cached("carol|INBOX|1|7").is_none(), "another user's key is another entry");
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bound() {
+        let o = opener(4096);
+        for i in 0..1000 {
+            o.keep(&format!("k{i}"), Arc::new(Shown::Opened(Zeroizing::new(vec![b'x'; 500]))));
+            assert!(o.cached_bytes() <= 4096);
+        }
+        assert!(o.cached("k999").is_some() && o.cached("k0").is_none());
+        // An entry over a quarter of the bound is not kept at all.
+        o.keep("big", Arc::new(Shown::Opened(Zeroizing::new(vec![0; 2000]))));
+        assert!(o.cached("big").is_none());
+    }
+
+    #[test]
+    fn a_signed_message_without_keys_is_opened_with_a_failing_verdict() {
+        let o = opener(0);
+        let m = b"From: a@example.org\r\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; micalg=pgp-sha256; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pgp-signature\r\n\r\nnot a signature\r\n--b--\r\n";
+        let Shown::Opened(out) = &*o.open(None, None, m) else { panic!("not opened") };
+        assert!(out.starts_with(b"Sealpost-Verification: test.example;"), "{}", String::from_utf8_lossy(out));
+    }
+}
