@@ -38,7 +38,7 @@ struct World {
     encrypted: Vec<u8>,
     plain: Vec<u8>,
     addr: SocketAddr,
-    _proxy: Proxy,
+    proxy: Proxy,
 }
 
 fn world(test: &str, extra_config: &str) -> Option<World> {
@@ -99,7 +99,7 @@ fn world(test: &str, extra_config: &str) -> Option<World> {
     );
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert!(wait_for_port(addr, Duration::from_secs(20)), "the proxy did not listen");
-    Some(World { dovecot, dir, encrypted, plain, addr, _proxy: proxy })
+    Some(World { dovecot, dir, encrypted, plain, addr, proxy })
 }
 
 impl World {
@@ -291,4 +291,171 @@ fn hostile_upstream_responses_close_the_session_cleanly() {
         assert!(seen.starts_with("* OK fake server ready\r\n"), "{script:?}: {seen}");
         assert!(!seen.contains("99999999999") && !seen.contains("only part"), "{script:?}: relayed {seen}");
     }
+}
+
+/// A raw IMAP client: commands tagged `tN`, responses read as lines and literals by length.
+struct Raw {
+    r: std::io::BufReader<std::net::TcpStream>,
+    w: std::net::TcpStream,
+    n: u32,
+    greeting: String,
+}
+
+impl Raw {
+    fn connect(addr: SocketAddr) -> Raw {
+        use std::io::BufRead;
+        let w = std::net::TcpStream::connect(addr).unwrap();
+        w.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut r = std::io::BufReader::new(w.try_clone().unwrap());
+        let mut greeting = String::new();
+        r.read_line(&mut greeting).unwrap();
+        Raw { r, w, n: 0, greeting }
+    }
+
+    /// Sends a command; everything up to and including its tagged response.
+    fn cmd(&mut self, text: &str) -> Vec<u8> {
+        use std::io::{BufRead, Read, Write};
+        self.n += 1;
+        let tag = format!("t{}", self.n);
+        self.w.write_all(format!("{tag} {text}\r\n").as_bytes()).unwrap();
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = self.r.read_until(b'\n', &mut line).unwrap();
+            assert!(n > 0, "the connection closed; got {}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&line);
+            if let Some(len) = line
+                .strip_suffix(b"}\r\n")
+                .and_then(|l| l.iter().rposition(|b| *b == b'{').map(|i| &l[i + 1..]))
+                .and_then(|d| std::str::from_utf8(d).ok()?.parse::<usize>().ok())
+            {
+                let start = out.len();
+                out.resize(start + len, 0);
+                self.r.read_exact(&mut out[start..]).unwrap();
+                continue;
+            }
+            if line.starts_with(format!("{tag} ").as_bytes()) {
+                assert!(line.starts_with(format!("{tag} OK").as_bytes()), "{}", String::from_utf8_lossy(&line));
+                return out;
+            }
+        }
+    }
+
+    fn login(addr: SocketAddr, user: &str) -> Raw {
+        let mut c = Raw::connect(addr);
+        c.cmd(&format!("LOGIN {user} {PASSWORD}"));
+        c.cmd("SELECT INBOX");
+        c
+    }
+}
+
+/// A response without its last (tagged) line.
+fn untagged(response: &[u8]) -> &[u8] {
+    let body = &response[..response.len() - 2];
+    &response[..body.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)]
+}
+
+/// The peak resident memory of a process, in bytes.
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB");
+    kb.trim().parse::<u64>().unwrap() * 1024
+}
+
+/// A message over `max_message_bytes` (40 MiB here, the bound set at 4 MiB) streams through the proxy byte
+/// for byte while the proxy's memory stays bounded, also when the client asked only for its structure (the
+/// added BODY.PEEK[] is read past, not held); a client that goes away in the middle of it ends its own
+/// session only: the next one gets its mail.
+#[test]
+fn huge_messages_stream_in_bounded_memory_and_a_client_leaving_ends_only_its_session() {
+    let Some(w) = world("imap_proxy_huge", "max_message_bytes = 4194304\n") else { return };
+    let mut big = b"From: Dan <dan@example.net>\r\nTo: bob@example.org\r\nSubject: big\r\n\r\n".to_vec();
+    let line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopq\r\n";
+    while big.len() < 40 << 20 {
+        big.extend_from_slice(line);
+    }
+    w.dovecot.deliver("bob@example.org", &big);
+    let pid = w.proxy.0.id();
+    let before = peak_memory(pid);
+
+    let mut direct = Raw::login(w.dovecot.imap_addr(), "bob@example.org");
+    let mut proxied = Raw::login(w.addr, "bob@example.org");
+    let d = direct.cmd("UID FETCH 3 BODY.PEEK[]");
+    let p = proxied.cmd("UID FETCH 3 BODY.PEEK[]");
+    assert!(p.len() > 40 << 20);
+    // (The tagged completions differ: Dovecot says how long each took.)
+    assert!(untagged(&p) == untagged(&d), "the big message changed on its way through the proxy");
+    let d = direct.cmd("UID FETCH 3 (BODYSTRUCTURE RFC822.SIZE)");
+    let p = proxied.cmd("UID FETCH 3 (BODYSTRUCTURE RFC822.SIZE)");
+    assert_eq!(String::from_utf8_lossy(untagged(&p)), String::from_utf8_lossy(untagged(&d)));
+    let grown = peak_memory(pid).saturating_sub(before);
+    assert!(grown < 16 << 20, "the proxy's peak memory grew by {} MiB for a 40 MiB message", grown >> 20);
+
+    // A client that leaves in the middle of the big message.
+    {
+        use std::io::{Read, Write};
+        let mut leaving = Raw::login(w.addr, "bob@example.org");
+        leaving.w.write_all(b"x1 UID FETCH 3 BODY.PEEK[]\r\n").unwrap();
+        let mut buf = vec![0; 1 << 20];
+        leaving.r.read_exact(&mut buf).unwrap();
+    }
+    let mut next = Raw::login(w.addr, "bob@example.org");
+    let opened = String::from_utf8_lossy(&next.cmd("UID FETCH 1 BODY.PEEK[TEXT]")).into_owned();
+    assert!(opened.contains("The secret plan."), "{opened}\n{}", w.log());
+    let again = String::from_utf8_lossy(&proxied.cmd("UID FETCH 1 BODY.PEEK[TEXT]")).into_owned();
+    assert!(again.contains("The secret plan."), "{again}");
+}
+
+/// Bob's decrypted message is kept by the proxy; Carol, with a copy of the same message under the same
+/// UID in her own INBOX and no key for it, gets the ciphertext and a failing verdict, never Bob's plaintext.
+#[test]
+fn one_users_opened_mail_is_never_shown_to_another() {
+    let Some(w) = world("imap_proxy_users", "") else { return };
+    w.dovecot.deliver("carol@example.org", &w.encrypted);
+    let mut bob = Raw::login(w.addr, "bob@example.org");
+    let mine = String::from_utf8_lossy(&bob.cmd("UID FETCH 1 (UID BODY.PEEK[])")).into_owned();
+    assert!(mine.contains("The secret plan.") && mine.contains("status=pass"), "{mine}");
+    let mut carol = Raw::login(w.addr, "carol@example.org");
+    for items in ["(UID BODY.PEEK[])", "(UID BODY.PEEK[TEXT])", "(UID BODYSTRUCTURE)"] {
+        let hers = String::from_utf8_lossy(&carol.cmd(&format!("UID FETCH 1 {items}"))).into_owned();
+        assert!(!hers.contains("The secret plan.") && !hers.contains("\"TEXT\" \"PLAIN\""), "{items}: {hers}");
+    }
+    let hers = String::from_utf8_lossy(&carol.cmd("UID FETCH 1 BODY.PEEK[]")).into_owned();
+    assert!(hers.contains("BEGIN PGP MESSAGE") && hers.contains("status=fail"), "{hers}");
+}
+
+/// `max_connections`: the client over it gets BYE; `timeout_seconds`: an idle client is closed; SIGTERM:
+/// the proxy stops listening and exits once its sessions ended (within `shutdown_seconds`).
+#[test]
+fn limits_timeouts_and_sigterm() {
+    use std::io::Read;
+    let Some(mut w) = world("imap_proxy_limits", "max_connections = 1\ntimeout_seconds = 2\nshutdown_seconds = 3\n")
+    else {
+        return;
+    };
+    let first = Raw::connect(w.addr);
+    assert!(first.greeting.starts_with("* OK"), "{}", first.greeting);
+    let second = Raw::connect(w.addr);
+    assert!(second.greeting.starts_with("* BYE [UNAVAILABLE]"), "{}", second.greeting);
+    // The idle first client is closed after about 2 s.
+    let start = std::time::Instant::now();
+    let mut r = first.r;
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(start.elapsed() < Duration::from_secs(10), "an idle client was kept {:?}", start.elapsed());
+    // Its slot is free again.
+    let mut third = Raw::login(w.addr, "bob@example.org");
+    assert!(String::from_utf8_lossy(&third.cmd("UID FETCH 2 FLAGS")).contains("FLAGS"));
+    let pid = rustix::process::Pid::from_raw(w.proxy.0.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = w.proxy.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", w.log());
+    assert!(std::net::TcpStream::connect(w.addr).is_err(), "still listening after SIGTERM");
 }

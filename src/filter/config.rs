@@ -114,6 +114,10 @@ pub struct Endpoint {
     /// Seconds to reach the upstream and finish its greeting (and TLS).
     #[serde(default = "endpoint_connect_timeout")]
     pub connect_timeout_seconds: u64,
+    /// Largest message a proxy holds in memory to open; a larger one is streamed to the client as the server
+    /// has it (bounded memory).
+    #[serde(default = "endpoint_max_message")]
+    pub max_message_bytes: usize,
     /// Bytes of processed (decrypted) messages kept in memory, per proxy; 0 turns the cache off.
     #[serde(default = "endpoint_cache_bytes")]
     pub cache_bytes: usize,
@@ -134,6 +138,9 @@ fn endpoint_timeout() -> u64 {
 fn endpoint_connect_timeout() -> u64 {
     30
 }
+fn endpoint_max_message() -> usize {
+    64 << 20
+}
 fn endpoint_cache_bytes() -> usize {
     256 << 20
 }
@@ -152,6 +159,7 @@ impl Default for Endpoint {
             max_connections: endpoint_max_connections(),
             timeout_seconds: endpoint_timeout(),
             connect_timeout_seconds: endpoint_connect_timeout(),
+            max_message_bytes: endpoint_max_message(),
             cache_bytes: endpoint_cache_bytes(),
             cache_seconds: endpoint_cache_seconds(),
             shutdown_seconds: shutdown_seconds(),
@@ -322,6 +330,9 @@ impl Config {
         for (name, e) in [("imap", &c.imap), ("pop3", &c.pop3)] {
             if e.max_connections == 0 || e.timeout_seconds == 0 || e.connect_timeout_seconds == 0 {
                 return Err(format!("{name}: max_connections and the timeouts are at least 1"));
+            }
+            if e.max_message_bytes == 0 || e.max_message_bytes > crate::mime::entity::MAX_MESSAGE {
+                return Err(format!("{name}.max_message_bytes: from 1 to {}", crate::mime::entity::MAX_MESSAGE));
             }
         }
         for d in &mut c.local_domains {

@@ -25,8 +25,6 @@ use crate::keystore::Keystore;
 
 /// Longest line read from either side.
 const MAX_LINE: usize = 64 << 10;
-/// Largest FETCH response held in memory to be rewritten; larger ones pass through as they are.
-const MAX_HELD: usize = 64 << 20;
 /// Largest command (with its literals) read whole to see what it asks; longer ones (APPEND) pass unread.
 const MAX_COMMAND: usize = 64 << 10;
 
@@ -35,6 +33,8 @@ struct Shared {
     opener: Opener,
     connector: Connector,
     idle: Duration,
+    /// Largest FETCH response held in memory to be rewritten; larger ones pass through as they are.
+    max_held: usize,
 }
 
 type ClientWriter = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
@@ -49,7 +49,12 @@ pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<
     let e = &config.imap;
     let opener = Opener::new(ks, authserv_id, passphrase, e.cache_bytes, Duration::from_secs(e.cache_seconds));
     let connector = Connector::new(e, &upstream)?;
-    let shared = Arc::new(Shared { opener, connector, idle: Duration::from_secs(e.timeout_seconds) });
+    let shared = Arc::new(Shared {
+        opener,
+        connector,
+        idle: Duration::from_secs(e.timeout_seconds),
+        max_held: e.max_message_bytes,
+    });
     let (max, shutdown) = (e.max_connections, Duration::from_secs(e.shutdown_seconds));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -223,7 +228,8 @@ async fn server_to_client(
             continue;
         }
         let in_flight = state.lock().map(|s| s.in_flight()).unwrap_or_default();
-        let Some(held) = response::read(&mut r, &mut *w, &line, in_flight.injected, MAX_LINE, MAX_HELD).await? else {
+        let Some(held) = response::read(&mut r, &mut *w, &line, in_flight.injected, MAX_LINE, shared.max_held).await?
+        else {
             w.flush().await?;
             continue;
         };

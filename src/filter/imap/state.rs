@@ -170,12 +170,11 @@ impl State {
         if self.sasl.as_ref().is_some_and(|(t, _)| t == tag) {
             self.sasl = None;
         }
-        if self.selecting.as_ref().is_some_and(|(t, _, _)| t == tag) {
-            if let Some((_, name, Some(v))) = self.selecting.take()
-                && ok
-            {
-                self.mailbox = Some((name, v));
-            }
+        if self.selecting.as_ref().is_some_and(|(t, _, _)| t == tag)
+            && let Some((_, name, Some(v))) = self.selecting.take()
+            && ok
+        {
+            self.mailbox = Some((name, v));
         }
         self.fetches.retain(|f| f.tag != tag);
     }
@@ -237,7 +236,7 @@ fn needs_message(item: &MessageDataItemName<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)] // A panic in a test is a failed test.
+    #![allow(clippy::unwrap_used, clippy::panic)] // A panic in a test is a failed test.
 
     use super::*;
 
