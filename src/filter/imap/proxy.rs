@@ -4,8 +4,9 @@
 //! `BODY.PEEK[]` to a FETCH. Responses pass to the client as they came, except untagged FETCH responses:
 //! those are held whole ([`super::response`]) and, when they carry a message whose envelope is OpenPGP,
 //! S/MIME or PEM, answered from the message opened with the user's keys ([`crate::filter::opened`],
-//! [`super::fetch`]). Plaintext messages pass byte for byte. STARTTLS from the client is refused (the proxy
-//! would be blind after it); STARTTLS is taken out of the server's capabilities.
+//! [`super::fetch`]). Plaintext messages pass byte for byte. STARTTLS and COMPRESS from the client are
+//! refused (the proxy would be blind after them); they, BINARY and the server-made previews are taken out of
+//! the server's capabilities ([`HIDDEN`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -117,7 +118,7 @@ async fn session(client: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()>
     };
     let (cr, cw) = client.into_split();
     let cw: ClientWriter = Arc::new(tokio::sync::Mutex::new(cw));
-    cw.lock().await.write_all(&without_starttls(&greeting)).await?;
+    cw.lock().await.write_all(&without_hidden(&greeting)).await?;
     let (sr, sw) = tokio::io::split(server);
     let state = Arc::new(Mutex::new(State::default()));
     let up = client_to_server(BufReader::new(cr), sw, cw.clone(), state.clone(), shared.idle);
@@ -219,7 +220,7 @@ async fn server_to_client(
                 s.response(&line);
             }
             if line.starts_with(b"* CAPABILITY") || memchr::memmem::find(&line, b"[CAPABILITY ").is_some() {
-                let stripped = without_starttls(&line);
+                let stripped = without_hidden(&line);
                 relay_response(&mut r, &mut *w, &stripped).await?;
             } else {
                 relay_response(&mut r, &mut *w, &line).await?;
@@ -287,18 +288,31 @@ fn answer(
     }
 }
 
-/// A CAPABILITY list (a response or a response code) without STARTTLS: the client must not start TLS
-/// through the proxy, which could then no longer read the session.
-fn without_starttls(line: &[u8]) -> Vec<u8> {
+/// Capabilities the proxy does not pass on: STARTTLS and COMPRESS=DEFLATE (the proxy could no longer read the
+/// session after them), BINARY (FETCH BINARY[...] would give the server's parts of a sealed message, not the
+/// opened one's), PREVIEW and SNIPPET=FUZZY (previews made by the server from the ciphertext).
+const HIDDEN: [&str; 5] = ["STARTTLS", "COMPRESS=DEFLATE", "BINARY", "PREVIEW", "SNIPPET=FUZZY"];
+
+/// A CAPABILITY list (a response or a response code) without the [`HIDDEN`] capabilities.
+fn without_hidden(line: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(i) = memchr::memmem::find(&rest.to_ascii_uppercase(), b" STARTTLS") {
-        let end = i + b" STARTTLS".len();
-        let boundary = rest.get(end).is_none_or(|b| matches!(b, b' ' | b']' | b'\r' | b'\n'));
-        out.extend_from_slice(&rest[..if boundary { i } else { end }]);
-        rest = &rest[end..];
+    let mut i = 0;
+    while i < line.len() {
+        if line[i] != b' ' {
+            out.push(line[i]);
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let end = line[start..]
+            .iter()
+            .position(|b| matches!(b, b' ' | b']' | b'\r' | b'\n'))
+            .map_or(line.len(), |n| start + n);
+        if !HIDDEN.iter().any(|h| line[start..end].eq_ignore_ascii_case(h.as_bytes())) {
+            out.extend_from_slice(&line[i..end]);
+        }
+        i = end;
     }
-    out.extend_from_slice(rest);
     out
 }
 
@@ -309,10 +323,14 @@ mod tests {
     #[test]
     fn starttls_leaves_the_capability_lists() {
         assert_eq!(
-            without_starttls(b"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN] ready\r\n"),
+            without_hidden(b"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN] ready\r\n"),
             b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n"
         );
-        assert_eq!(without_starttls(b"* CAPABILITY IMAP4rev1 STARTTLS\r\n"), b"* CAPABILITY IMAP4rev1\r\n");
-        assert_eq!(without_starttls(b"* CAPABILITY IMAP4rev1 STARTTLSX\r\n"), b"* CAPABILITY IMAP4rev1 STARTTLSX\r\n");
+        assert_eq!(without_hidden(b"* CAPABILITY IMAP4rev1 STARTTLS\r\n"), b"* CAPABILITY IMAP4rev1\r\n");
+        assert_eq!(without_hidden(b"* CAPABILITY IMAP4rev1 STARTTLSX\r\n"), b"* CAPABILITY IMAP4rev1 STARTTLSX\r\n");
+        assert_eq!(
+            without_hidden(b"* CAPABILITY IMAP4rev1 COMPRESS=DEFLATE BINARY PREVIEW SNIPPET=FUZZY IDLE\r\n"),
+            b"* CAPABILITY IMAP4rev1 IDLE\r\n"
+        );
     }
 }

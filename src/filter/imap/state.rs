@@ -77,11 +77,11 @@ impl State {
         let text = String::from_utf8_lossy(bytes);
         let mut words = text.split_ascii_whitespace();
         if let (Some(tag), Some(cmd)) = (words.next(), words.next())
-            && cmd.eq_ignore_ascii_case("STARTTLS")
+            && (cmd.eq_ignore_ascii_case("STARTTLS") || cmd.eq_ignore_ascii_case("COMPRESS"))
         {
+            // After either the proxy could no longer read the session.
             return Action::Answer(
-                format!("{tag} BAD STARTTLS is not offered by this proxy (its connection to the server is protected as configured)\r\n")
-                    .into_bytes(),
+                format!("{tag} BAD {} is not offered by this proxy\r\n", cmd.to_ascii_uppercase()).into_bytes(),
             );
         }
         let Ok((_, Command { tag: wire_tag, body })) = CommandCodec::default().decode(bytes) else {
@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn starttls_is_answered_by_the_proxy() {
         let mut s = State::default();
-        for c in [&b"t1 STARTTLS\r\n"[..], b"t1 starttls \r\n", b"t1 StartTLS\n"] {
+        for c in [&b"t1 STARTTLS\r\n"[..], b"t1 starttls \r\n", b"t1 StartTLS\n", b"t1 COMPRESS DEFLATE\r\n"] {
             let Action::Answer(a) = s.command(c) else { panic!() };
             assert!(a.starts_with(b"t1 BAD "));
         }
