@@ -72,7 +72,7 @@ fn init_logs() {
     let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_ansi(false).try_init();
 }
 
-/// The IMAP proxy (first version, issue #8), until SIGTERM.
+/// The IMAP proxy, until SIGTERM.
 pub(super) fn imap_cmd(keystore: Option<&Path>, args: &FilterUpstream) -> anyhow::Result<()> {
     init_logs();
     let (config, ks) = setup(&args.config, keystore)?;

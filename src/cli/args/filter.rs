@@ -10,7 +10,8 @@ pub enum FilterCommand {
     /// SMTP content filter (Postfix after-queue pattern): sign/encrypt outbound, verify/decrypt inbound.
     #[command(after_help = SMTP_HELP)]
     Smtp(FilterServer),
-    /// IMAP proxy that decrypts and verifies as clients fetch (first version: whole-message FETCH; issue #8).
+    /// IMAP proxy that decrypts and verifies as clients fetch, for any IMAP server.
+    #[command(after_help = IMAP_HELP)]
     Imap(FilterUpstream),
     /// POP3 proxy that decrypts and verifies as clients retrieve (not implemented yet: issue #11).
     Pop3(FilterUpstream),
@@ -19,6 +20,29 @@ pub enum FilterCommand {
     /// Show what the policy would do with a message, and why, without sending anything.
     Explain(FilterExplain),
 }
+
+const IMAP_HELP: &str = "\
+The mail client connects to the proxy instead of the server. Every command and
+response passes through; a message that is OpenPGP, S/MIME or PEM is shown
+opened with the logged-in user's keystore keys (decrypted, verified, with the
+Sealpost-Verification header), and every FETCH item (BODY[...] sections,
+partials, RFC822.*, RFC822.SIZE, BODYSTRUCTURE, ENVELOPE) describes the opened
+message. Plaintext passes byte for byte. APPEND passes unchanged (drafts are
+stored as the client sends them); server-side SEARCH sees only ciphertext.
+
+The client side is plain IMAP (listen on loopback); the proxy refuses STARTTLS
+and COMPRESS. The upstream side, in [imap]: tls = none | implicit | starttls,
+ca_file, tls_server_name; no plaintext fallback, PREAUTH refused under
+starttls.
+
+Limits, in [imap]: max_connections, timeout_seconds, connect_timeout_seconds,
+max_message_bytes (larger messages stream unopened), cache_bytes and
+cache_seconds (opened messages kept per user, mailbox, UIDVALIDITY, UID),
+shutdown_seconds. docs/deploy/imap.md has the details.
+
+Example:
+  sealpost filter imap --config /etc/sealpost/filter.toml \\
+      --listen 127.0.0.1:1143 --upstream imap.example.org:993";
 
 const SMTP_HELP: &str = "\
 The MTA hands each message to the filter over SMTP; the filter processes it
