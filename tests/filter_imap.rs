@@ -459,3 +459,75 @@ fn limits_timeouts_and_sigterm() {
     assert!(status.success(), "{status:?}\n{}", w.log());
     assert!(std::net::TcpStream::connect(w.addr).is_err(), "still listening after SIGTERM");
 }
+
+/// Messages made by other tools and by sealpost itself: an S/MIME message openssl encrypted to Bob's X.509
+/// certificate, and a PGP/MIME message sealpost signed and encrypted with header protection (RFC 9788: the
+/// outer Subject is `[...]`). Through the proxy the first is decrypted; the second shows its real Subject,
+/// in the header and in ENVELOPE; directly, Dovecot shows ciphertext and `[...]`.
+#[test]
+fn smime_from_openssl_and_protected_headers_through_the_proxy() {
+    const TEST: &str = "imap_proxy_smime";
+    let Some(openssl) = peer(TEST, "openssl") else { return };
+    let Some(w) = world(TEST, "") else { return };
+    let ks = w.dir.join("ks");
+    run_ok(
+        sealpost()
+            .args(["key", "generate", "--type", "x509", "--uid", "Bob <bob@example.org>", "--output"])
+            .arg(w.dir.join("bobx")),
+    );
+    run_ok(
+        sealpost()
+            .arg("--keystore")
+            .arg(&ks)
+            .args(["key", "import"])
+            .arg(w.dir.join("bobx.key"))
+            .arg(w.dir.join("bobx.cert")),
+    );
+    std::fs::write(w.dir.join("smime-inner.eml"), "Content-Type: text/plain\r\n\r\nThe S/MIME secret.\r\n").unwrap();
+    let smime = run_ok(
+        Command::new(&openssl)
+            .args(["smime", "-encrypt", "-aes256", "-from", "carol@example.com", "-to", "bob@example.org"])
+            .args(["-subject", "smime plan", "-in"])
+            .arg(w.dir.join("smime-inner.eml"))
+            .arg(w.dir.join("bobx.cert")),
+    )
+    .stdout;
+    let smime = common::dovecot::crlf(&smime);
+    w.dovecot.deliver("bob@example.org", &smime); // UID 3
+
+    std::fs::write(
+        w.dir.join("protected.eml"),
+        "From: Carol <carol@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: The real subject\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nProtected text.\r\n",
+    )
+    .unwrap();
+    let sealed = run_ok(
+        sealpost()
+            .args(["mail", "sign-encrypt", "--format", "pgp", "--key"])
+            .arg(w.dir.join("carol.key"))
+            .arg("--recipient")
+            .arg(w.dir.join("bob.cert"))
+            .arg(w.dir.join("protected.eml")),
+    )
+    .stdout;
+    assert!(String::from_utf8_lossy(&sealed).contains("Subject: [...]"), "{}", String::from_utf8_lossy(&sealed));
+    w.dovecot.deliver("bob@example.org", &sealed); // UID 4
+
+    let mut direct = Raw::login(w.dovecot.imap_addr(), "bob@example.org");
+    let mut proxied = Raw::login(w.addr, "bob@example.org");
+    let d = String::from_utf8_lossy(&direct.cmd("UID FETCH 3 BODY.PEEK[]")).into_owned();
+    assert!(d.contains("application/pkcs7-mime") || d.contains("application/x-pkcs7-mime"), "{d}");
+    let p = String::from_utf8_lossy(&proxied.cmd("UID FETCH 3 BODY.PEEK[]")).into_owned();
+    assert!(p.contains("format=smime; status=") && p.contains("The S/MIME secret."), "{p}\n{}", w.log());
+    let bs = String::from_utf8_lossy(&proxied.cmd("UID FETCH 3 BODYSTRUCTURE")).into_owned();
+    assert!(bs.contains("(\"TEXT\" \"PLAIN\""), "{bs}");
+
+    let d = String::from_utf8_lossy(&direct.cmd("UID FETCH 4 ENVELOPE")).into_owned();
+    assert!(d.contains("\"[...]\""), "{d}");
+    let p = String::from_utf8_lossy(&proxied.cmd("UID FETCH 4 ENVELOPE")).into_owned();
+    assert!(p.contains("\"The real subject\""), "{p}");
+    let p = String::from_utf8_lossy(&proxied.cmd("UID FETCH 4 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[TEXT])"))
+        .into_owned();
+    assert!(p.contains("Subject: The real subject\r\n") && p.contains("Protected text."), "{p}");
+    let p = String::from_utf8_lossy(&proxied.cmd("UID FETCH 4 BODY.PEEK[HEADER]")).into_owned();
+    assert!(p.contains("format=pgp; status=pass"), "{p}");
+}
