@@ -11,7 +11,11 @@
 //! - `mail/<user>/Maildir/`: each user's INBOX (`mail_location = maildir:~/Maildir`, home `mail/<user>`).
 //!
 //! It listens on two free ports of 127.0.0.1 and nothing else: `imap` and `pop3` (the `imaps` and `pop3s`
-//! listeners have port 0, `ssl = no`; every other service has unix sockets in `run/` only). Plaintext
+//! listeners have port 0, `ssl = no`; every other service has unix sockets in `run/` only).
+//! [`Dovecot::start_tls`] adds TLS: `tls/` holds a CA made for the instance (`ca.pem`) and the server's
+//! certificate it signed (`server.pem`, `server.key`: EC P-256, SAN `IP:127.0.0.1` and `DNS:localhost`), made
+//! with `openssl`; `ssl = yes` with them, so the plain ports offer STARTTLS / STLS, and the `imaps` and
+//! `pop3s` listeners get two more free ports ([`Dovecot::imaps_addr`], [`Dovecot::pop3s_addr`]). Plaintext
 //! LOGIN / USER+PASS / AUTH PLAIN are allowed (`disable_plaintext_auth = no`; Dovecot also counts loopback
 //! as secured). The auth failure delay and the anvil auth penalty are off, so tests of wrong passwords
 //! answer at once, and the per-user connection limit is raised for proxy tests with many sessions.
@@ -148,6 +152,8 @@ pub struct Dovecot {
     instance: String,
     imap_port: u16,
     pop3_port: u16,
+    /// With TLS ([`Dovecot::start_tls`]): the `openssl` program and the imaps and pop3s ports.
+    tls: Option<(PathBuf, u16, u16)>,
     users: Vec<(String, String)>,
     uid: u32,
     gid: u32,
@@ -170,6 +176,19 @@ impl Dovecot {
     /// [`Dovecot::start`] with these users and passwords (no `:` or line ends in either; a user name is
     /// also a directory name).
     pub fn start_with_users(test: &str, users: &[(&str, &str)]) -> Option<Dovecot> {
+        Dovecot::start_inner(test, users, None)
+    }
+
+    /// [`Dovecot::start`] with TLS: STARTTLS on the IMAP port and STLS on the POP3 port, and IMAPS and
+    /// POP3S listeners, with a server certificate for 127.0.0.1 and localhost signed by
+    /// [`Dovecot::ca_file`]. `None` (with a printed reason) also when `openssl` is not installed.
+    pub fn start_tls(test: &str) -> Option<Dovecot> {
+        let openssl = super::peer(test, "openssl")?;
+        let users: Vec<(&str, &str)> = USERS.iter().map(|u| (*u, PASSWORD)).collect();
+        Dovecot::start_inner(test, &users, Some(openssl))
+    }
+
+    fn start_inner(test: &str, users: &[(&str, &str)], openssl: Option<PathBuf>) -> Option<Dovecot> {
         let Some(bin) = dovecot_bin() else {
             return unavailable(test, "Dovecot is not installed (Debian: dovecot-imapd and dovecot-pop3d)");
         };
@@ -200,6 +219,7 @@ impl Dovecot {
                 instance: instance.clone(),
                 imap_port: free_port(),
                 pop3_port: free_port(),
+                tls: openssl.as_ref().map(|o| (o.clone(), free_port(), free_port())),
                 users: users.iter().map(|(u, p)| (u.to_string(), p.to_string())).collect(),
                 uid: who.uid,
                 gid: who.gid,
@@ -207,7 +227,11 @@ impl Dovecot {
                 last_stamp: Mutex::new((0, 0)),
                 deliveries: AtomicUsize::new(0),
             };
-            if dc.imap_port == dc.pop3_port {
+            let mut ports = vec![dc.imap_port, dc.pop3_port];
+            ports.extend(dc.tls.iter().flat_map(|(_, imaps, pop3s)| [*imaps, *pop3s]));
+            ports.sort_unstable();
+            ports.dedup();
+            if ports.len() != 2 + 2 * usize::from(dc.tls.is_some()) {
                 continue;
             }
             dc.configure(&who.settings);
@@ -266,6 +290,17 @@ impl Dovecot {
             self.chown(&home);
         }
         let dir = d.display();
+        let (ssl, imaps, pop3s) = match &self.tls {
+            None => ("ssl = no\n".to_string(), 0, 0),
+            Some((openssl, imaps, pop3s)) => {
+                make_server_certificate(openssl, &d.join("tls"), &self.instance);
+                let ssl = format!(
+                    "ssl = yes\nssl_cert = <{dir}/tls/server.pem\nssl_key = <{dir}/tls/server.key\n\
+                     ssl_min_protocol = TLSv1.2\n"
+                );
+                (ssl, *imaps, *pop3s)
+            }
+        };
         let conf = format!(
             "# A private Dovecot for sealpost's tests (tests/common/dovecot.rs); nothing from /etc/dovecot.\n\
              instance_name = {instance}\n\
@@ -274,7 +309,7 @@ impl Dovecot {
              log_path = {dir}/dovecot.log\n\
              protocols = imap pop3\n\
              listen = 127.0.0.1\n\
-             ssl = no\n\
+             {ssl}\
              disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\n\
              auth_verbose = yes\n\
@@ -286,9 +321,9 @@ impl Dovecot {
              protocol imap {{\n  mail_max_userip_connections = 1000\n}}\n\
              protocol pop3 {{\n  mail_max_userip_connections = 1000\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    port = {imap}\n  }}\n  \
-               inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+               inet_listener imaps {{\n    port = {imaps}\n    ssl = yes\n  }}\n}}\n\
              service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
-               inet_listener pop3s {{\n    port = 0\n  }}\n}}\n\
+               inet_listener pop3s {{\n    port = {pop3s}\n    ssl = yes\n  }}\n}}\n\
              # No delays after failed logins from 127.0.0.1 (the documented way to turn the penalty off).\n\
              service anvil {{\n  unix_listener anvil-auth-penalty {{\n    mode = 0\n  }}\n}}\n\
              {extra}",
@@ -329,6 +364,11 @@ impl Dovecot {
                 return Err(format!("{addr} greeted {line:?}"));
             }
         }
+        // The TLS listeners greet only after a handshake: that they accept is enough here.
+        for addr in [self.imaps_addr(), self.pop3s_addr()].into_iter().flatten() {
+            let left = end.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+            TcpStream::connect_timeout(&addr, left).map_err(|e| format!("connect {addr}: {e}"))?;
+        }
         Ok(())
     }
 
@@ -347,7 +387,7 @@ impl Dovecot {
         fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default()
     }
 
-    /// The IMAP port (plain IMAP, no STARTTLS).
+    /// The IMAP port (plain IMAP; STARTTLS only with [`Dovecot::start_tls`]).
     pub fn imap_port(&self) -> u16 {
         self.imap_port
     }
@@ -357,7 +397,7 @@ impl Dovecot {
         SocketAddr::from(([127, 0, 0, 1], self.imap_port))
     }
 
-    /// The POP3 port (plain POP3, no STLS).
+    /// The POP3 port (plain POP3; STLS only with [`Dovecot::start_tls`]).
     pub fn pop3_port(&self) -> u16 {
         self.pop3_port
     }
@@ -365,6 +405,21 @@ impl Dovecot {
     /// 127.0.0.1:[`Dovecot::pop3_port`].
     pub fn pop3_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.pop3_port))
+    }
+
+    /// With TLS: 127.0.0.1 and the IMAPS port (TLS from the first byte).
+    pub fn imaps_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|(_, imaps, _)| SocketAddr::from(([127, 0, 0, 1], *imaps)))
+    }
+
+    /// With TLS: 127.0.0.1 and the POP3S port (TLS from the first byte).
+    pub fn pop3s_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|(_, _, pop3s)| SocketAddr::from(([127, 0, 0, 1], *pop3s)))
+    }
+
+    /// With TLS: the PEM file of the CA that signed the server's certificate.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(|_| self.dir.join("tls/ca.pem"))
     }
 
     /// The users and their passwords.
@@ -469,6 +524,70 @@ impl Drop for Dovecot {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// The `openssl` configuration of [`make_ca`] and [`make_server_certificate`]: nothing from the system's.
+const OPENSSL_CNF: &str = "\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1,DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+";
+
+/// Runs `openssl` in `dir` with the words of `args`, then `more` (arguments with spaces); panics with its
+/// output when it fails.
+fn openssl_in(openssl: &Path, dir: &Path, args: &str, more: &[&str]) {
+    let out = super::run(Command::new(openssl).current_dir(dir).args(args.split_whitespace()).args(more));
+    assert!(out.status.success(), "openssl failed (details above)");
+}
+
+/// Makes a CA in `dir` (created if needed): `ca.pem` (returned) and `ca.key`, EC P-256, valid for a week,
+/// named `CN=<name>`. A CA of its own is also what a test needs to show an untrusted server.
+pub fn make_ca(openssl: &Path, dir: &Path, name: &str) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("openssl.cnf"), OPENSSL_CNF).unwrap();
+    openssl_in(
+        openssl,
+        dir,
+        "req -x509 -config openssl.cnf -extensions ca_ext -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+         -keyout ca.key -days 7 -out ca.pem -subj",
+        &[&format!("/CN={name}")],
+    );
+    dir.join("ca.pem")
+}
+
+/// A CA and a server certificate it signed, for 127.0.0.1 and localhost, in `dir`: `ca.pem`, `ca.key`,
+/// `server.pem`, `server.key` (mode 0600: Dovecot's config process reads it, as root or as the user the
+/// whole instance runs as).
+fn make_server_certificate(openssl: &Path, dir: &Path, instance: &str) {
+    make_ca(openssl, dir, &format!("sealpost test CA {instance}"));
+    openssl_in(
+        openssl,
+        dir,
+        "req -new -config openssl.cnf -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+         -subj /CN=localhost -out server.csr",
+        &[],
+    );
+    openssl_in(
+        openssl,
+        dir,
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 7 -extfile openssl.cnf \
+         -extensions server_ext -out server.pem",
+        &[],
+    );
+    fs::set_permissions(dir.join("server.key"), fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// The first line a server sends (CRLF removed).
