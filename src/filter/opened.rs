@@ -181,6 +181,19 @@ mod tests {
     }
 
     #[test]
+    fn only_sealed_messages_are_opened() {
+        let o = opener(0);
+        let inline = b"From: a@example.org\r\n\r\nhello\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA\r\n-----END PGP MESSAGE-----\r\n";
+        assert!(matches!(*o.open(None, None, inline), Shown::Opened(_)), "inline PGP in a text body");
+        let html = b"From: a@example.org\r\nContent-Type: text/html\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n";
+        assert!(matches!(*o.open(None, None, html), Shown::AsStored));
+        let quoted = b"From: a@example.org\r\n\r\n> -----BEGIN PGP MESSAGE-----\r\n";
+        assert!(matches!(*o.open(None, None, quoted), Shown::AsStored), "armor must begin a line");
+        let smime = b"From: a@example.org\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nMIAG\r\n";
+        assert!(matches!(*o.open(None, None, smime), Shown::Opened(_)));
+    }
+
+    #[test]
     fn the_cache_stays_within_its_bound() {
         let o = opener(4096);
         for i in 0..1000 {

@@ -94,9 +94,10 @@ pub fn open(raw: &[u8], keys: &MailKeys, opts: &OpenOptions<'_>) -> Result<Opene
 }
 
 /// True when `raw` has an envelope that [`open`] opens: a PGP/MIME or S/MIME signed or encrypted root, or a
-/// text body holding inline PGP or a PEM message. The proxies show any other message as it is.
+/// text body holding inline PGP or a PEM message. The proxies show any other message as it is. Reads the
+/// header only, and for a text body looks for the armor lines (every message a proxy relays comes here).
 pub fn is_sealed(raw: &[u8]) -> bool {
-    let Ok(root) = parse(raw) else { return false };
+    let Ok(root) = crate::mime::parse_header(raw) else { return false };
     if pgp_mime::is_signed(&root)
         || pgp_mime::is_encrypted(&root)
         || smime_mime::is_signed(&root)
@@ -105,7 +106,23 @@ pub fn is_sealed(raw: &[u8]) -> bool {
         return true;
     }
     let Some(body) = raw.get(root.body.clone()) else { return false };
-    root.is("text/plain") && (pgp_mime::inline_block(body).is_some() || pem_mail::is_pem(body))
+    root.is("text/plain") && has_armor(body)
+}
+
+/// True when a text body has a line that begins inline PGP (`-----BEGIN PGP MESSAGE-----`, `-----BEGIN PGP
+/// SIGNED MESSAGE-----`) or holds a PEM message (`-----BEGIN PRIVACY-ENHANCED MESSAGE-----`): one pass
+/// over the body for the common prefix, then a look at each (rare) hit.
+fn has_armor(body: &[u8]) -> bool {
+    static BEGIN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"-----BEGIN P"));
+    BEGIN.find_iter(body).any(|at| {
+        let rest = &body[at..];
+        let line_start = at == 0 || body[at - 1] == b'\n';
+        (line_start
+            && (rest.starts_with(b"-----BEGIN PGP MESSAGE-----")
+                || rest.starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----")))
+            || rest.starts_with(crate::pem::message::BEGIN.as_bytes())
+    })
 }
 
 /// The From field inside the signed part of a `multipart/signed` root (RFC 9788 header protection).

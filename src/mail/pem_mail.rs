@@ -55,7 +55,7 @@ pub fn encrypt(
 
 /// True when a text body carries a PEM message.
 pub fn is_pem(text: &[u8]) -> bool {
-    text.windows(crate::pem::message::BEGIN.len()).any(|w| w == crate::pem::message::BEGIN.as_bytes())
+    memchr::memmem::find(text, crate::pem::message::BEGIN.as_bytes()).is_some()
 }
 
 /// Verifies or decrypts a PEM message in a text body; returns the verdict and the entity it protected.

@@ -207,7 +207,7 @@ pub enum Inline {
 pub fn inline_block(text: &[u8]) -> Option<(Inline, std::ops::Range<usize>)> {
     let find = |needle: &[u8], from: usize| -> Option<usize> {
         let mut at = from;
-        while let Some(i) = text.get(at..)?.windows(needle.len()).position(|w| w == needle) {
+        while let Some(i) = memchr::memmem::find(text.get(at..)?, needle) {
             let pos = at + i;
             if pos == 0 || text[pos - 1] == b'\n' {
                 return Some(pos);

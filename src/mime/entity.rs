@@ -106,6 +106,29 @@ pub fn parse(raw: &[u8]) -> Result<Node, MimeError> {
     node(&msg, 0, raw, raw.len(), 0, &mut visits)
 }
 
+/// The root of a message with its header read and its body not: content type, parameters, header fields
+/// and the body's range, no children. For telling what a message is without parsing all of it.
+pub fn parse_header(raw: &[u8]) -> Result<Node, MimeError> {
+    if raw.len() > MAX_MESSAGE {
+        return Err(MimeError::TooLarge(raw.len()));
+    }
+    let msg =
+        MessageParser::default().parse_headers(raw).ok_or(MimeError::Malformed("not an RFC 5322 message".into()))?;
+    // Without its body the parser puts the body at the end: it starts after the blank line that follows the
+    // last field.
+    let fields_end = msg.parts.first().and_then(|p| p.headers.iter().map(|h| h.offset_end as usize).max()).unwrap_or(0);
+    let fields_end = fields_end.min(raw.len());
+    let rest = &raw[fields_end..];
+    let body = fields_end + if rest.starts_with(b"\r\n") { 2 } else { usize::from(rest.starts_with(b"\n")) };
+    let mut visits = 0;
+    let mut n = node(&msg, 0, raw, raw.len(), 0, &mut visits)?;
+    n.children.clear();
+    n.message = None;
+    n.header = n.header.start.min(fields_end)..fields_end;
+    n.body = body..raw.len();
+    Ok(n)
+}
+
 /// Part `id` of `msg`; a root part (id 0) runs to `root_end`, the end of the bytes holding that message.
 fn node(
     msg: &mail_parser::Message<'_>,
@@ -196,6 +219,17 @@ mod tests {
     use super::*;
 
     const SIGNED: &[u8] = b"From: a@example.org\r\nSubject: hi\r\nContent-Type: multipart/signed; boundary=\"XX\";\r\n protocol=\"application/pgp-signature\"; micalg=pgp-sha256\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain\r\n\r\nHello\r\n\r\n--XX\r\nContent-Type: application/pgp-signature\r\n\r\nSIG\r\n--XX--\r\nepilogue\r\n";
+
+    #[test]
+    fn the_header_alone_tells_the_type() {
+        let n = parse_header(SIGNED).unwrap();
+        assert!(n.is("multipart/signed") && n.children.is_empty());
+        assert_eq!(n.param("protocol"), Some("application/pgp-signature"));
+        assert!(SIGNED[n.body.clone()].starts_with(b"preamble"));
+        let n = parse_header(b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        assert!(n.is("text/plain"));
+        assert_eq!(&b"Subject: x\r\n\r\nbody\r\n"[n.body.clone()], b"body\r\n");
+    }
 
     #[test]
     fn signed_part_ranges_end_before_the_boundary_line_break() {

@@ -8,7 +8,7 @@ pub mod build;
 pub mod canon;
 pub mod entity;
 
-pub use entity::{Node, parse};
+pub use entity::{Node, parse, parse_header};
 
 /// Errors of the MIME layer.
 #[derive(Debug, thiserror::Error)]

@@ -122,7 +122,7 @@ async fn session(client: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()>
     let (sr, sw) = tokio::io::split(server);
     let state = Arc::new(Mutex::new(State::default()));
     let up = client_to_server(BufReader::new(cr), sw, cw.clone(), state.clone(), shared.idle);
-    let down = server_to_client(BufReader::new(sr), cw, state, shared.clone());
+    let down = server_to_client(BufReader::with_capacity(64 << 10, sr), cw, state, shared.clone());
     // Either side ending ends the session: the other connection is closed with it.
     tokio::select! {
         r = up => r,
