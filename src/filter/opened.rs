@@ -189,7 +189,8 @@ mod tests {
         assert!(matches!(*o.open(None, None, html), Shown::AsStored));
         let quoted = b"From: a@example.org\r\n\r\n> -----BEGIN PGP MESSAGE-----\r\n";
         assert!(matches!(*o.open(None, None, quoted), Shown::AsStored), "armor must begin a line");
-        let smime = b"From: a@example.org\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nMIAG\r\n";
+        let smime =
+            b"From: a@example.org\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nMIAG\r\n";
         assert!(matches!(*o.open(None, None, smime), Shown::Opened(_)));
     }
 
