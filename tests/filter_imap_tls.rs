@@ -21,9 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::dovecot::{self, Dovecot, PASSWORD, imap_fetch_all, python_clients};
-use common::gpg::Gpg;
 use common::smtp::{free_port, wait_for_port};
-use common::{peer, run_ok, scratch};
+use common::{peer, scratch};
 
 fn sealpost() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sealpost"))
@@ -43,31 +42,7 @@ fn setup(test: &str) -> Option<Setup> {
     python_clients(test)?;
     let dovecot = Dovecot::start_tls(test)?;
     let dir = scratch(test);
-    for (who, uid) in [("bob", "Bob <bob@example.org>"), ("carol", "Carol <carol@example.com>")] {
-        run_ok(sealpost().args(["key", "generate", "--type", "pgp", "--uid", uid, "--output"]).arg(dir.join(who)));
-    }
-    let ks = dir.join("ks");
-    run_ok(
-        sealpost()
-            .arg("--keystore")
-            .arg(&ks)
-            .args(["key", "import"])
-            .arg(dir.join("bob.key"))
-            .arg(dir.join("carol.cert")),
-    );
-    let gpg = Gpg::new(&gpg_bin);
-    gpg.import(&[&dir.join("carol.key"), &dir.join("bob.cert")]);
-    std::fs::write(dir.join("inner.eml"), "Content-Type: text/plain\r\n\r\nThe secret plan.\r\n").unwrap();
-    let armored = run_ok(
-        gpg.cmd()
-            .args(["--armor", "--sign", "--local-user", "carol@example.com"])
-            .args(["--recipient", "bob@example.org", "--encrypt", "--output", "-"])
-            .arg(dir.join("inner.eml")),
-    )
-    .stdout;
-    let mut encrypted = b"From: Carol <carol@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: plan\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
-    encrypted.extend(String::from_utf8(armored).unwrap().replace('\n', "\r\n").into_bytes());
-    encrypted.extend_from_slice(b"\r\n--b1--\r\n");
+    let common::sealed::BobAndCarol { ks, encrypted } = common::sealed::bob_and_carol(&gpg_bin, &dir);
     dovecot.deliver("bob@example.org", &encrypted);
     Some(Setup { dovecot, dir, ks, openssl })
 }

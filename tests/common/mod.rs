@@ -8,6 +8,7 @@ pub mod dovecot;
 pub mod gpg;
 pub mod postfix;
 pub mod sandboxed;
+pub mod sealed;
 pub mod smtp;
 pub mod smtp_load;
 
