@@ -41,8 +41,7 @@ cache_seconds (opened messages kept per user, mailbox, UIDVALIDITY, UID),
 shutdown_seconds. docs/deploy/imap.md has the details.
 
 Example:
-  sealpost filter imap --config /etc/sealpost/filter.toml \\
-      --listen 127.0.0.1:1143 --upstream imap.example.org:993";
+  sealpost filter imap --config filter.toml --upstream imap.example.org:993";
 
 const SMTP_HELP: &str = "\
 The MTA hands each message to the filter over SMTP; the filter processes it
