@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -75,38 +75,16 @@ pub fn read_small(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Reads a file holding a secret (a key, a passphrase) into a zeroizing buffer. Refused when the file is a
-/// symbolic link or when its group or others may read it: a secret that others can read is no longer
-/// secret, and silently using it would hide that.
+/// Reads a file holding a secret (a key, a passphrase) into a zeroizing buffer: refused when the file is a
+/// symbolic link, someone else's, or readable by its group or others (a secret that others can read is no
+/// longer secret, and silently using it would hide that). See [`crate::keystore::files::read_secret_named`].
 pub fn read_secret(path: &Path, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let meta = fs::symlink_metadata(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
-    if meta.file_type().is_symlink() {
-        bail!("{what} {} is a symbolic link; give the file itself", path.display());
-    }
-    let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "{what} {} can be read by others (mode {mode:04o}); restrict it with `chmod 600 {}`",
-            path.display(),
-            path.display()
-        );
-    }
-    let f = File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
-    let mut v = Zeroizing::new(Vec::new());
-    f.take(MAX_KEY_FILE + 1).read_to_end(&mut v).with_context(|| format!("cannot read {what} {}", path.display()))?;
-    if v.len() as u64 > MAX_KEY_FILE {
-        bail!("{what} {} is too large", path.display());
-    }
-    Ok(v)
+    Ok(crate::keystore::files::read_secret_named(path, what)?)
 }
 
 /// A passphrase or password from a file: the first line, without its line ending.
 pub fn read_passphrase(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let v = read_secret(path, "passphrase file")?;
-    let end = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
-    let line = &v[..end];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    Ok(Zeroizing::new(line.to_vec()))
+    Ok(crate::keystore::files::read_passphrase(path)?)
 }
 
 /// True when `path` exists and is not a regular file (or a directory): a device, a FIFO, a socket.

@@ -65,18 +65,12 @@ pub struct Plan {
 
 /// The passphrase for the keystore's encrypted secret keys, from `passphrase_file` (final newline removed).
 pub fn passphrase(config: &Config) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, FilterError> {
-    match &config.passphrase_file {
-        None => Ok(None),
-        Some(p) => {
-            let bytes =
-                std::fs::read(p).map_err(|e| FilterError::Temporary(format!("cannot read {}: {e}", p.display())))?;
-            let mut bytes = zeroize::Zeroizing::new(bytes);
-            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                bytes.pop();
-            }
-            Ok(Some(bytes))
-        }
-    }
+    config
+        .passphrase_file
+        .as_deref()
+        .map(crate::keystore::files::read_passphrase)
+        .transpose()
+        .map_err(FilterError::from)
 }
 
 /// Decides what to do with `raw`. `forced` overrides the direction.

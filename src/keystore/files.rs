@@ -132,17 +132,33 @@ pub fn read_bounded(file: File, path: &Path) -> Result<Zeroizing<Vec<u8>>, Keyst
 /// Reads a secret file of the keystore: not through a symbolic link, a regular file, ours, mode 0600 or
 /// stricter.
 pub fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
-    let file = open_nofollow(path).map_err(|e| KeystoreError::io("cannot open the secret key", path, e))?.ok_or_else(
-        || KeystoreError::Unsafe(format!("the secret key {} is a symbolic link; refused", path.display())),
-    )?;
+    read_secret_named(path, "secret key")
+}
+
+/// Reads any file holding a secret (`what`: "secret key", "passphrase file", ...) into a zeroizing buffer:
+/// opened without following a symbolic link, and refused unless it is a regular file of ours that no one
+/// else may read, checked on the open file (no window between the check and the read).
+pub fn read_secret_named(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let file = open_nofollow(path)
+        .map_err(|e| KeystoreError::io("cannot open", path, e))?
+        .ok_or_else(|| KeystoreError::Unsafe(format!("the {what} {} is a symbolic link; refused", path.display())))?;
     let meta = file.metadata().map_err(|e| KeystoreError::io("cannot read", path, e))?;
     if !meta.is_file() {
-        return Err(KeystoreError::Unsafe(format!("the secret key {} is not a regular file", path.display())));
+        return Err(KeystoreError::Unsafe(format!("the {what} {} is not a regular file", path.display())));
     }
     if let Some(why) = secret_refusal(path, false, &meta) {
-        return Err(KeystoreError::Unsafe(format!("secret key {why}")));
+        return Err(KeystoreError::Unsafe(format!("{what} {why}")));
     }
     read_bounded(file, path)
+}
+
+/// A passphrase or password from a file (never from the command line or the environment): the first line,
+/// without its line ending. The file is read as [`read_secret_named`] reads a secret.
+pub fn read_passphrase(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let v = read_secret_named(path, "passphrase file")?;
+    let end = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
+    let line = &v[..end];
+    Ok(Zeroizing::new(line.strip_suffix(b"\r").unwrap_or(line).to_vec()))
 }
 
 /// Whether a file exists at `path` (a symbolic link counts: it exists, and reading it will be refused).
