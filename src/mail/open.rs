@@ -12,6 +12,7 @@ use super::compose::{outer_fields, restore};
 use super::keys::MailKeys;
 use super::result_header::{self, FromMatch};
 use super::{MailError, pem_mail, pgp_mime, smime_mime};
+use crate::core::compress::Budget;
 use crate::core::policy::Policy;
 use crate::core::verdict::{Format, SignerStatus, Verdict};
 use crate::mime::{Node, body, build, parse};
@@ -19,6 +20,13 @@ use crate::pem::Trust;
 
 /// Most nested envelopes (e.g. signed inside encrypted inside signed) opened.
 const MAX_LAYERS: usize = 4;
+
+/// Decompressed output one message may produce, all its layers together (OpenPGP compressed packets, CMS
+/// CompressedData, at any depth): what a whole message may be ([`crate::mime::entity::MAX_MESSAGE`]), since
+/// the mail layer holds it in memory.
+fn message_budget() -> Budget {
+    Budget::new(crate::mime::entity::MAX_MESSAGE as u64, 1000)
+}
 
 /// How to open.
 pub struct OpenOptions<'a> {
@@ -46,9 +54,14 @@ struct Layer {
 
 /// Opens `raw`: verifies and decrypts its envelope with `keys`.
 pub fn open(raw: &[u8], keys: &MailKeys, opts: &OpenOptions<'_>) -> Result<Opened, MailError> {
+    open_within(raw, keys, opts, &message_budget())
+}
+
+/// [`open`], with every layer's decompression charged to `budget`.
+fn open_within(raw: &[u8], keys: &MailKeys, opts: &OpenOptions<'_>, budget: &Budget) -> Result<Opened, MailError> {
     let root = parse(raw)?;
     let outer = outer_fields(raw, &root);
-    let (mut verdict, message) = match envelope(raw, &root, keys, opts.policy, 0) {
+    let (mut verdict, message) = match envelope(raw, &root, keys, opts.policy, budget, 0) {
         // The envelope could not be opened (a malformed signature, no key, a failed integrity check): the
         // message goes on as it came, with a failing verdict that says why.
         Err(e) => {
@@ -180,6 +193,7 @@ fn envelope(
     node: &Node,
     keys: &MailKeys,
     policy: &Policy,
+    budget: &Budget,
     depth: usize,
 ) -> Result<Option<Layer>, MailError> {
     if depth >= MAX_LAYERS {
@@ -194,16 +208,22 @@ fn envelope(
         let secret = keys.pgp_secret.as_ref().ok_or_else(|| {
             MailError::NoKey("the message is OpenPGP-encrypted: give a secret key to decrypt it".into())
         })?;
-        let (v, inner) = pgp_mime::decrypt_encrypted(raw, node, secret, keys.pgp_certs.clone(), policy)?;
+        let (v, inner) = pgp_mime::decrypt_encrypted(raw, node, secret, keys.pgp_certs.clone(), policy, budget)?;
         Layer { verdict: v, inner: Some(inner) }
     } else if smime_mime::is_pkcs7_mime(node) {
-        let o = smime_mime::open_pkcs7(raw, node, &keys.x509_identities, &keys.x509_certs, &keys.anchors, policy)?;
+        let o =
+            smime_mime::open_pkcs7(raw, node, &keys.x509_identities, &keys.x509_certs, &keys.anchors, policy, budget)?;
         Layer { verdict: o.verdict, inner: Some(o.entity) }
     } else if node.is("text/plain") && node.children.is_empty() {
         let text = body::decoded(raw, node)?;
         if let Some((_, block)) = pgp_mime::inline_block(&text) {
-            let (mut v, recovered) =
-                pgp_mime::read_inline(&text[block.clone()], keys.pgp_secret.as_ref(), keys.pgp_certs.clone(), policy)?;
+            let (mut v, recovered) = pgp_mime::read_inline(
+                &text[block.clone()],
+                keys.pgp_secret.as_ref(),
+                keys.pgp_certs.clone(),
+                policy,
+                budget,
+            )?;
             let outside = text[..block.start].iter().chain(&text[block.end..]).any(|b| !b.is_ascii_whitespace());
             if outside {
                 v.partial = true;
@@ -240,7 +260,7 @@ fn envelope(
         None => None,
     };
     if let Some((n, entity)) = inner_node
-        && let Some(deeper) = envelope(&entity, &n, keys, policy, depth + 1)?
+        && let Some(deeper) = envelope(&entity, &n, keys, policy, budget, depth + 1)?
     {
         let mut v = layer.verdict;
         v.signers.extend(deeper.verdict.signers);
@@ -322,4 +342,50 @@ fn numbered(root: &Node) -> Vec<(String, &Node, bool)> {
         i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A panic in a test is a failed test.
+
+    use super::*;
+
+    /// `n` bytes that do not compress.
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    fn compressed_entity(content: &[u8], header: &str) -> Vec<u8> {
+        let der = crate::smime::compressed::compress_der(content).unwrap();
+        let mut e = format!("{header}Content-Type: application/pkcs7-mime; smime-type=compressed-data\r\nContent-Transfer-Encoding: base64\r\n\r\n").into_bytes();
+        e.extend_from_slice(&build::base64(&der));
+        e
+    }
+
+    /// Two nested CMS CompressedData layers, 0.8 MiB and 0.6 MiB of output: each alone is under a 1 MiB
+    /// budget, together they are not, and the budget is one for the whole message.
+    #[test]
+    fn nested_layers_share_one_decompression_budget() {
+        let mut inner = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+        inner.extend_from_slice(&build::base64(&noise(450 << 10)));
+        let middle = compressed_entity(&inner, "");
+        let message = compressed_entity(&middle, "From: a@example.org\r\nSubject: nested\r\n");
+        let policy = Policy::default();
+        let opts = OpenOptions { authserv_id: "test.example", policy: &policy };
+        let keys = MailKeys::default();
+        let small = open_within(&message, &keys, &opts, &Budget::new(1 << 20, 1000)).unwrap();
+        let failure = small.verdict.failure.unwrap_or_default();
+        assert!(failure.contains("exceeds the limit of 1048576 bytes"), "{failure}");
+        let roomy = open_within(&message, &keys, &opts, &Budget::new(4 << 20, 1000)).unwrap();
+        assert_eq!(roomy.verdict.failure, None);
+        assert!(roomy.message.windows(inner.len().min(64)).any(|w| w == &inner[inner.len() - 64..]));
+    }
 }

@@ -152,13 +152,14 @@ pub fn verify_signed(raw: &[u8], node: &Node, certs: Vec<Cert>, policy: &Policy)
 }
 
 /// Decrypts a PGP/MIME `multipart/encrypted`; returns the verdict (with any inner signatures) and the
-/// decrypted entity.
+/// decrypted entity. Decompression is charged to `budget`.
 pub fn decrypt_encrypted(
     raw: &[u8],
     node: &Node,
     keys: &SecretKeys,
     certs: Vec<Cert>,
     policy: &Policy,
+    budget: &Budget,
 ) -> Result<(Verdict, Vec<u8>), MailError> {
     let [version, data] = node.children.as_slice() else {
         return Err(MailError::Unsupported(format!(
@@ -173,7 +174,7 @@ pub fn decrypt_encrypted(
         )));
     }
     let message = body::decoded(raw, data)?;
-    decrypt_bytes(message, keys, certs, policy)
+    decrypt_bytes(message, keys, certs, policy, budget)
 }
 
 fn decrypt_bytes(
@@ -181,12 +182,13 @@ fn decrypt_bytes(
     keys: &SecretKeys,
     certs: Vec<Cert>,
     policy: &Policy,
+    budget: &Budget,
 ) -> Result<(Verdict, Vec<u8>), MailError> {
     let opts = DecryptOptions {
         verify_with: certs,
         passwords: Vec::new(),
         allow_unauthenticated: false,
-        budget: Budget::default(),
+        budget: budget.clone(),
     };
     let mut out = Vec::new();
     let verdict = decrypt(Box::new(Cursor::new(message)), Some(keys), &opts, policy, &mut out)?;
@@ -231,18 +233,20 @@ pub fn inline_block(text: &[u8]) -> Option<(Inline, std::ops::Range<usize>)> {
 /// Reads inline PGP in a text body: verifies a cleartext signature or a signed message, or decrypts (when
 /// keys are given). Returns the verdict and the recovered text. Only the text between the armor lines is
 /// signed: text around it is not (SECURITY-CASES B5), so a body with anything else is reported partial.
+/// Decompression is charged to `budget`.
 pub fn read_inline(
     text: &[u8],
     keys: Option<&SecretKeys>,
     certs: Vec<Cert>,
     policy: &Policy,
+    budget: &Budget,
 ) -> Result<(Verdict, Vec<u8>), MailError> {
     let mut sink = Vec::new();
     if starts_encrypted(text) {
         let keys = keys.ok_or_else(|| MailError::NoKey("the message is encrypted: give a key to decrypt it".into()))?;
-        return decrypt_bytes(text.to_vec(), keys, certs, policy);
+        return decrypt_bytes(text.to_vec(), keys, certs, policy, budget);
     }
-    let verdict = verify_inline(Cursor::new(text.to_vec()), certs, policy, &Budget::default(), &mut sink)?;
+    let verdict = verify_inline(Cursor::new(text.to_vec()), certs, policy, budget, &mut sink)?;
     Ok((verdict, sink))
 }
 

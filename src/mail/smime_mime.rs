@@ -234,6 +234,7 @@ pub fn open_pkcs7(
     certs: &[x509_cert::Certificate],
     anchors: &[x509_cert::Certificate],
     policy: &Policy,
+    budget: &Budget,
 ) -> Result<Opened, MailError> {
     let der = body::decoded(raw, node)?;
     let der = input::cms_der(&der)?;
@@ -281,7 +282,7 @@ pub fn open_pkcs7(
         // compressed-data
         "1.2.840.113549.1.9.16.1.9" => {
             let c = CompressedContent::from_content_info(&der)?;
-            c.decompress(&Budget::default(), &mut entity)?;
+            c.decompress(budget, &mut entity)?;
             let mut v = Verdict::new(crate::core::verdict::Format::Smime);
             v.algorithms.compression = Some("zlib".into());
             v.finish()
