@@ -19,13 +19,22 @@ use crate::keystore::Keystore;
 use crate::mail::keys::MailKeys;
 use crate::mail::open::{OpenOptions, is_sealed, open};
 
-/// How a message is shown to the proxy's client.
-#[derive(Debug)]
+/// How a message is shown to the proxy's client. Its `Debug` gives the length only: decrypted text is never
+/// logged.
 pub enum Shown {
     /// As the server has it (nothing signed or encrypted, or too large to open).
     AsStored,
     /// Opened: decrypted and/or verified, with the verification header.
     Opened(Zeroizing<Vec<u8>>),
+}
+
+impl std::fmt::Debug for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shown::AsStored => f.write_str("AsStored"),
+            Shown::Opened(m) => write!(f, "Opened({} bytes, redacted)", m.len()),
+        }
+    }
 }
 
 /// Size charged to the cache for an entry beside its bytes.
@@ -211,7 +220,9 @@ mod tests {
     fn a_signed_message_without_keys_is_opened_with_a_failing_verdict() {
         let o = opener(0);
         let m = b"From: a@example.org\r\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; micalg=pgp-sha256; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pgp-signature\r\n\r\nnot a signature\r\n--b--\r\n";
-        let Shown::Opened(out) = &*o.open(None, None, m) else { panic!("not opened") };
+        let shown = o.open(None, None, m);
+        let Shown::Opened(out) = &*shown else { panic!("not opened") };
+        assert!(!format!("{shown:?}").contains("Sealpost"), "Debug shows the opened text");
         assert!(out.starts_with(b"Sealpost-Verification: test.example;"), "{}", String::from_utf8_lossy(out));
     }
 }
