@@ -20,14 +20,18 @@ pub fn decoded(raw: &[u8], node: &Node) -> Result<Vec<u8>, MimeError> {
 pub fn base64(body: &[u8]) -> Result<Vec<u8>, MimeError> {
     let mut out = Vec::with_capacity(body.len() / 4 * 3);
     let (mut acc, mut n) = (0u32, 0);
-    for &c in body {
+    let mut pad = body.len();
+    for (i, &c) in body.iter().enumerate() {
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' => 62,
             b'/' => 63,
-            b'=' => break,
+            b'=' => {
+                pad = i;
+                break;
+            }
             b' ' | b'\t' | b'\r' | b'\n' => continue,
             other => return Err(MimeError::Malformed(format!("byte 0x{other:02x} in a base64 body"))),
         };
@@ -37,6 +41,11 @@ pub fn base64(body: &[u8]) -> Result<Vec<u8>, MimeError> {
             out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
             (acc, n) = (0, 0);
         }
+    }
+    // After the padding only padding and line breaks: data there would be read by some decoders and not by
+    // others, so what one client shows would not be what was verified (SECURITY-CASES F1).
+    if body[pad..].iter().any(|b| !matches!(b, b'=' | b' ' | b'\t' | b'\r' | b'\n')) {
+        return Err(MimeError::Malformed("data after the padding of a base64 body".into()));
     }
     match n {
         0 => {}
@@ -90,5 +99,7 @@ mod tests {
         let qp = build::quoted_printable(&text);
         assert_eq!(quoted_printable(&qp), b"caf\xc3\xa9 = 1 \r\nFrom x\r\n-- y\r\n");
         assert!(base64(b"QUJD*").is_err());
+        assert_eq!(base64(b"QUI=\r\n").unwrap(), b"AB");
+        assert!(base64(b"QUI=QUJD\r\n").is_err(), "data after the padding");
     }
 }

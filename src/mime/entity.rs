@@ -18,6 +18,12 @@ pub const MAX_MESSAGE: usize = 256 << 20;
 pub const MAX_PARTS: usize = 10_000;
 /// Deepest multipart nesting.
 pub const MAX_DEPTH: usize = 32;
+/// Most attached messages (`message/rfc822`, `message/global`, and the parts of `multipart/digest`, whose
+/// default type is `message/rfc822`) in one message. mail-parser keeps each as a `Message` nested inside
+/// its parent's, and dropping deeply nested values recurses: 20,000 of them (a 1 MB message) overflow a
+/// thread's stack and abort the process (SECURITY-CASES F1). Nesting cannot be deeper than this count,
+/// which is checked with a scan before mail-parser sees the message.
+pub const MAX_ATTACHED_MESSAGES: usize = 1_000;
 
 /// One MIME entity: its content type, its header fields, and where it lies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,12 +104,69 @@ pub fn parse(raw: &[u8]) -> Result<Node, MimeError> {
     if raw.len() > MAX_MESSAGE {
         return Err(MimeError::TooLarge(raw.len()));
     }
+    let attached = attached_messages(raw);
+    if attached > MAX_ATTACHED_MESSAGES {
+        return Err(MimeError::Malformed(format!(
+            "more than {MAX_ATTACHED_MESSAGES} attached messages (message/rfc822 or multipart/digest parts)"
+        )));
+    }
     let msg = MessageParser::default().parse(raw).ok_or(MimeError::Malformed("not an RFC 5322 message".into()))?;
     if msg.parts.len() > MAX_PARTS {
         return Err(MimeError::Malformed(format!("more than {MAX_PARTS} MIME parts")));
     }
     let mut visits = 0;
     node(&msg, 0, raw, raw.len(), 0, &mut visits)
+}
+
+/// Refuses a multipart that parsers read differently (SECURITY-CASES F1): a parameter given twice (which
+/// `boundary=` counts is not said by the RFCs), or a Content-Transfer-Encoding other than 7bit, 8bit or
+/// binary (RFC 2045 section 6.4 forbids it; a client that decodes it shows something else than was verified).
+fn ambiguous_multipart(n: &Node, raw: &[u8]) -> Result<(), MimeError> {
+    for (i, (name, _)) in n.params.iter().enumerate() {
+        if n.params[..i].iter().any(|(other, _)| other == name) {
+            return Err(MimeError::Malformed(format!("a {} with two {name}= parameters", n.content_type)));
+        }
+    }
+    if let Some(cte) = n.field_value(raw, "content-transfer-encoding") {
+        let cte = cte.trim().to_ascii_lowercase();
+        if !matches!(cte.as_str(), "7bit" | "8bit" | "binary" | "") {
+            return Err(MimeError::Malformed(format!(
+                "a {} with Content-Transfer-Encoding {cte} (RFC 2045 section 6.4: 7bit, 8bit or binary)",
+                n.content_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How many Content-Type fields (at the start of a line, any case, the value possibly folded onto the next
+/// line, white space allowed before the colon) declare `message/...` or `multipart/digest`: an upper bound on
+/// how deeply messages can nest inside `raw`, counted without parsing it.
+fn attached_messages(raw: &[u8]) -> usize {
+    const NAME: &[u8] = b"content-type";
+    let mut count = 0;
+    let mut at = 0;
+    while at < raw.len() {
+        let line = &raw[at..];
+        if line.len() > NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
+            let mut rest = &line[NAME.len()..];
+            while let [b' ' | b'\t', tail @ ..] = rest {
+                rest = tail;
+            }
+            if let [b':', tail @ ..] = rest {
+                let mut value = tail;
+                while let [b' ' | b'\t' | b'\r' | b'\n', tail @ ..] = value {
+                    value = tail;
+                }
+                let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+                if starts(b"message/") || starts(b"multipart/digest") {
+                    count += 1;
+                }
+            }
+        }
+        at += memchr::memchr(b'\n', line).map_or(line.len(), |i| i + 1);
+    }
+    count
 }
 
 /// The root of a message with its header read and its body not: content type, parameters, header fields
@@ -180,6 +243,9 @@ fn node(
         .collect();
     let mut n =
         Node { content_type, params, headers, header: h..header_end, body: b..e, children: Vec::new(), message: None };
+    if n.is_multipart() {
+        ambiguous_multipart(&n, raw)?;
+    }
     match &part.body {
         PartType::Multipart(ids) => {
             for &child in ids {
@@ -219,6 +285,29 @@ mod tests {
     use super::*;
 
     const SIGNED: &[u8] = b"From: a@example.org\r\nSubject: hi\r\nContent-Type: multipart/signed; boundary=\"XX\";\r\n protocol=\"application/pgp-signature\"; micalg=pgp-sha256\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain\r\n\r\nHello\r\n\r\n--XX\r\nContent-Type: application/pgp-signature\r\n\r\nSIG\r\n--XX--\r\nepilogue\r\n";
+
+    #[test]
+    fn ambiguous_multiparts_are_refused() {
+        let two = b"Content-Type: multipart/mixed; boundary=a; boundary=b\r\n\r\n--a\r\n\r\nx\r\n--a--\r\n";
+        assert!(parse(two).unwrap_err().to_string().contains("two boundary="));
+        let b64 = b"Content-Type: multipart/mixed; boundary=a\r\nContent-Transfer-Encoding: base64\r\n\r\n--a\r\n\r\nx\r\n--a--\r\n";
+        assert!(parse(b64).unwrap_err().to_string().contains("Content-Transfer-Encoding base64"));
+        let seven = b"Content-Type: multipart/mixed; boundary=a\r\nContent-Transfer-Encoding: 7BIT\r\n\r\n--a\r\n\r\nx\r\n--a--\r\n";
+        assert!(parse(seven).is_ok());
+    }
+
+    #[test]
+    fn attached_messages_are_counted_before_parsing() {
+        let plain = b"Content-Type: message/rfc822\r\ncontent-type :\r\n\tMessage/Global\r\nCONTENT-TYPE: multipart/DIGEST; boundary=x\r\nX-Content-Type: message/rfc822\r\nContent-Type: text/plain\r\n";
+        assert_eq!(attached_messages(plain), 3);
+        let mut deep = Vec::new();
+        for _ in 0..=MAX_ATTACHED_MESSAGES {
+            deep.extend_from_slice(b"From: a@example.org\r\nContent-Type: message/rfc822\r\n\r\n");
+        }
+        deep.extend_from_slice(b"From: a@example.org\r\n\r\nx\r\n");
+        let err = parse(&deep).unwrap_err().to_string();
+        assert!(err.contains("attached messages"), "{err}");
+    }
 
     #[test]
     fn the_header_alone_tells_the_type() {
