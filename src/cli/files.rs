@@ -98,6 +98,8 @@ pub struct Output {
     target: Option<PathBuf>,
     temp: Option<PathBuf>,
     writer: Box<dyn Write + Send + Sync>,
+    /// Never replace what is at the target (a secret key is written only to a new file).
+    exclusive: bool,
 }
 
 impl Output {
@@ -108,18 +110,25 @@ impl Output {
                 target: None,
                 temp: None,
                 writer: Box::new(BufWriter::with_capacity(256 * 1024, io::stdout())),
+                exclusive: false,
             }),
             Some(p) if p == Path::new("-") => Ok(Output {
                 target: None,
                 temp: None,
                 writer: Box::new(BufWriter::with_capacity(256 * 1024, io::stdout())),
+                exclusive: false,
             }),
             Some(p) if is_special(p) => {
                 // A device, FIFO or socket (`-o /dev/null`, a named pipe): write to it directly. Renaming a
                 // temporary file over it would replace the device node itself.
                 let f =
                     OpenOptions::new().write(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
-                Ok(Output { target: None, temp: None, writer: Box::new(BufWriter::with_capacity(256 * 1024, f)) })
+                Ok(Output {
+                    target: None,
+                    temp: None,
+                    writer: Box::new(BufWriter::with_capacity(256 * 1024, f)),
+                    exclusive: false,
+                })
             }
             Some(p) => {
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -138,9 +147,23 @@ impl Output {
                     target: Some(p.to_path_buf()),
                     temp: Some(temp),
                     writer: Box::new(BufWriter::with_capacity(256 * 1024, f)),
+                    exclusive: false,
                 })
             }
         }
+    }
+
+    /// Opens OUT for a secret key: a new file of mode 0600, never one that exists (nor a symbolic link, which
+    /// counts as existing): the commit links it into place only if nothing took the name meanwhile.
+    pub fn open_new_secret(path: Option<&Path>) -> anyhow::Result<Output> {
+        if let Some(p) = path.filter(|p| *p != Path::new("-"))
+            && fs::symlink_metadata(p).is_ok()
+        {
+            bail!("{} exists; a secret key is written only to a new file", p.display());
+        }
+        let mut out = Output::open(path, true)?;
+        out.exclusive = out.temp.is_some();
+        Ok(out)
     }
 
     /// The writer.
@@ -152,7 +175,14 @@ impl Output {
     pub fn commit(mut self) -> anyhow::Result<()> {
         self.writer.flush().context("writing the output")?;
         if let (Some(temp), Some(target)) = (self.temp.take(), self.target.take()) {
-            fs::rename(&temp, &target).with_context(|| format!("cannot create {}", target.display()))?;
+            if self.exclusive {
+                // link(2) fails when the name exists: no window in which another file could be replaced.
+                let linked = fs::hard_link(&temp, &target);
+                let _ = fs::remove_file(&temp);
+                linked.with_context(|| format!("cannot create {}", target.display()))?;
+            } else {
+                fs::rename(&temp, &target).with_context(|| format!("cannot create {}", target.display()))?;
+            }
         }
         Ok(())
     }

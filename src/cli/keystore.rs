@@ -120,7 +120,11 @@ pub(super) fn export_cmd(keystore: Option<&Path>, args: &KeyExport) -> anyhow::R
             None => return Err(KeystoreError::NotFound(format!("no certificate for {shown}")).into()),
         }
     };
-    let mut out = files::Output::open(args.output.as_deref(), args.secret)?;
+    let mut out = if args.secret {
+        files::Output::open_new_secret(args.output.as_deref())?
+    } else {
+        files::Output::open(args.output.as_deref(), false)?
+    };
     out.writer().write_all(&bytes).context("writing the output")?;
     out.commit()
 }

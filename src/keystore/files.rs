@@ -154,8 +154,27 @@ pub fn read_secret_named(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, 
 
 /// A passphrase or password from a file (never from the command line or the environment): the first line,
 /// without its line ending. The file is read as [`read_secret_named`] reads a secret.
+///
+/// `/dev/fd/N` (or `/proc/self/fd/N`) reads descriptor N the caller gave us, like gpg's `--passphrase-fd`
+/// (`3< <(pass show mail)`): a pipe, so the passphrase never touches a disk. It is a link to what the caller
+/// opened for us, so it is followed, and read once to its end (bounded).
 pub fn read_passphrase(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
-    let v = read_secret_named(path, "passphrase file")?;
+    let descriptor = ["/dev/fd/", "/proc/self/fd/"].iter().any(|p| {
+        path.to_str()
+            .and_then(|s| s.strip_prefix(p))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let v = if descriptor {
+        let file = File::open(path).map_err(|e| KeystoreError::io("cannot open", path, e))?;
+        let mut v = Zeroizing::new(Vec::new());
+        file.take(MAX_FILE + 1).read_to_end(&mut v).map_err(|e| KeystoreError::io("cannot read", path, e))?;
+        if v.len() as u64 > MAX_FILE {
+            return Err(KeystoreError::Malformed { file: path.display().to_string(), detail: "too large".into() });
+        }
+        v
+    } else {
+        read_secret_named(path, "passphrase file")?
+    };
     let end = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
     let line = &v[..end];
     Ok(Zeroizing::new(line.strip_suffix(b"\r").unwrap_or(line).to_vec()))
