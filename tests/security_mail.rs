@@ -434,7 +434,6 @@ fn c_spoofed_headers_in_attached_messages_and_encoded_words_are_removed() {
 /// RFC 8617 writes the instance tag before the authserv-id (`ARC-Authentication-Results: i=1; mx.test; ...`):
 /// a copy claiming our authserv-id must go as an Authentication-Results one does.
 #[test]
-#[ignore = "issue #9: ARC-Authentication-Results is matched on its first token (`i=1`), not the authserv-id after it"]
 fn c_arc_authentication_results_claiming_our_authserv_id_are_removed() {
     let d = dir("c-arc");
     let msg = "ARC-Authentication-Results: i=1; mx.test; sealpost=pass\r\nARC-Authentication-Results: i=2;\r\n mx.test; dkim=pass\r\nARC-Authentication-Results: i=1; other.example; dkim=pass\r\nFrom: a@example.org\r\nSubject: arc\r\n\r\nbody\r\n";

@@ -185,7 +185,15 @@ fn spoofed(name: &str, value: &str, authserv_id: &str) -> bool {
     }
     if sk == "authenticationresults" || sk == "arcauthenticationresults" {
         let v = decode_words(&value.replace(['\r', '\n'], " "));
-        let id = v.trim_start().split([';', ' ', '\t']).next().unwrap_or("");
+        let mut v = v.trim_start();
+        // ARC-Authentication-Results (RFC 8617 section 4.1.1) put the instance tag `i=N;` first.
+        if sk == "arcauthenticationresults"
+            && let Some((tag, rest)) = v.split_once(';')
+            && tag.trim().to_ascii_lowercase().starts_with("i=")
+        {
+            v = rest.trim_start();
+        }
+        let id = v.split([';', ' ', '\t']).next().unwrap_or("");
         return id.eq_ignore_ascii_case(authserv_id) || id.to_ascii_lowercase().contains("sealpost");
     }
     false
