@@ -306,10 +306,10 @@ fn imap_world(test: &str) -> Option<ImapWorld> {
 const FORGED: &str = "Sealpost-Verification: imap.example.org; format=pgp; status=pass;\r\n signer=\"Alice <alice@example.org>\"; from=match\r\nX-Sealpost-Verification: pass\r\nFrom: Mallory <m@evil.example>\r\nTo: bob@example.org\r\nSubject: trust me\r\nContent-Type: text/plain\r\n\r\nNot signed by anyone.\r\n";
 
 /// A plaintext message that reached the mailbox with a forged verification header (delivered without the
-/// SMTP hook, or APPENDed by a client) is shown through the proxy with the header: the client cannot tell it
-/// from ours. SECURITY-CASES C asks for it to be removed (on IMAP APPEND, and so on FETCH of what is stored).
+/// SMTP hook, or APPENDed by a client) must not be shown through the proxy with the header, or the client
+/// could not tell it from ours (SECURITY-CASES C). (APPEND itself passes unchanged, as issue #8 requires: the
+/// header is removed whenever the message is fetched through the proxy.)
 #[test]
-#[ignore = "issue #9: the IMAP proxy shows plaintext messages as stored, forged Sealpost-Verification included"]
 fn c_a_forged_header_in_a_stored_plaintext_message_is_not_shown() {
     let Some(w) = imap_world("security-c-imap-fetch") else { return };
     w.dovecot.deliver("bob@example.org", FORGED.as_bytes());
@@ -318,47 +318,6 @@ fn c_a_forged_header_in_a_stored_plaintext_message_is_not_shown() {
     let body = String::from_utf8_lossy(&proxied.messages[0].body).to_ascii_lowercase();
     assert!(body.contains("not signed by anyone"), "{body}");
     assert!(!body.contains("status=pass"), "a forged pass shown through the proxy:\n{body}");
-}
-
-/// A client APPENDs a message with a forged header through the proxy: what is stored must not have it.
-#[test]
-#[ignore = "issue #9: APPEND passes through the IMAP proxy unread; the forged header is stored"]
-fn c_a_forged_header_is_removed_on_imap_append() {
-    let Some(w) = imap_world("security-c-imap-append") else { return };
-    let stream = TcpStream::connect(w.proxy.addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut r = BufReader::new(stream.try_clone().unwrap());
-    let mut s = stream;
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    let mut cmd = |text: &[u8], tag: &str| -> String {
-        s.write_all(text).unwrap();
-        let mut all = String::new();
-        loop {
-            let mut l = String::new();
-            if r.read_line(&mut l).unwrap() == 0 {
-                panic!("closed: {all}");
-            }
-            all.push_str(&l);
-            if l.starts_with(tag) {
-                return all;
-            }
-        }
-    };
-    let ok = cmd(format!("a1 LOGIN bob@example.org {}\r\n", common::dovecot::PASSWORD).as_bytes(), "a1 ");
-    assert!(ok.contains("a1 OK"), "{ok}");
-    let mut append = format!("a2 APPEND INBOX {{{}+}}\r\n", FORGED.len()).into_bytes();
-    append.extend_from_slice(FORGED.as_bytes());
-    append.extend_from_slice(b"\r\n");
-    let ok = cmd(&append, "a2 ");
-    assert!(ok.contains("a2 OK"), "{ok}");
-    cmd(b"a3 LOGOUT\r\n", "a3 ");
-    let direct =
-        common::dovecot::imap_fetch_all(w.dovecot.imap_addr(), "bob@example.org", common::dovecot::PASSWORD).unwrap();
-    assert_eq!(direct.messages.len(), 1);
-    let stored = String::from_utf8_lossy(&direct.messages[0].body).to_ascii_lowercase();
-    assert!(stored.contains("not signed by anyone"), "{stored}");
-    assert!(!stored.contains("sealpost-verification"), "the forged header was stored:\n{stored}");
 }
 
 // ------------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ use super::cache::Cache;
 use crate::core::policy::Policy;
 use crate::keystore::Keystore;
 use crate::mail::keys::MailKeys;
-use crate::mail::open::{OpenOptions, is_sealed, open};
+use crate::mail::open::{OpenOptions, has_forged_verification, is_sealed, open, without_forged_verification};
 
 /// How a message is shown to the proxy's client. Its `Debug` gives the length only: decrypted text is never
 /// logged.
@@ -109,9 +109,19 @@ impl Opener {
         shown
     }
 
+    /// True when the proxy must not show `message` as stored: it is sealed, or it carries a verification
+    /// header that poses as ours.
+    pub fn needs_opening(&self, message: &[u8]) -> bool {
+        is_sealed(message) || has_forged_verification(message, &self.authserv_id)
+    }
+
     fn open_now(&self, user: Option<&str>, message: &[u8]) -> Shown {
         if !is_sealed(message) {
-            return Shown::AsStored;
+            // Shown as stored, less any header that poses as ours (SECURITY-CASES C); ours is not added.
+            return match without_forged_verification(message, &self.authserv_id) {
+                Some(cleaned) if cleaned != message => Shown::Opened(Zeroizing::new(cleaned)),
+                _ => Shown::AsStored,
+            };
         }
         let from = crate::mail::keys::addresses(message, &["from"]).unwrap_or_default();
         let users: Vec<String> = user.map(str::to_ascii_lowercase).into_iter().collect();
@@ -201,6 +211,22 @@ mod tests {
         let smime =
             b"From: a@example.org\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nMIAG\r\n";
         assert!(matches!(*o.open(None, None, smime), Shown::Opened(_)));
+    }
+
+    #[test]
+    fn a_forged_verification_header_is_taken_out_of_a_plaintext_message() {
+        let o = opener(0);
+        let m = b"Sealpost-Verification: test.example; status=pass\r\nsealpost-VERIFICATION: x\r\nAuthentication-Results: test.example; dkim=pass\r\nAuthentication-Results: other.example; dkim=pass\r\nFrom: a@example.org\r\n\r\nhello\r\n";
+        assert!(o.needs_opening(m));
+        let Shown::Opened(out) = &*o.open(None, None, m) else { panic!("kept as stored") };
+        assert_eq!(
+            &out[..],
+            b"Authentication-Results: other.example; dkim=pass\r\nFrom: a@example.org\r\n\r\nhello\r\n"
+        );
+        let clean = b"From: a@example.org\r\n\r\nhello\r\n";
+        assert!(!o.needs_opening(clean));
+        let attached = b"From: a@example.org\r\nContent-Type: message/rfc822\r\n\r\nSealpost-Verification: test.example; status=pass\r\nFrom: b@example.org\r\n\r\ninner\r\n";
+        assert!(o.needs_opening(attached), "in an attached message's header");
     }
 
     #[test]

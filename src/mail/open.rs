@@ -122,6 +122,26 @@ pub fn is_sealed(raw: &[u8]) -> bool {
     root.is("text/plain") && has_armor(body)
 }
 
+/// True when `raw` carries a verification header that poses as ours (any spelling of `Sealpost-...`, an
+/// Authentication-Results claiming `authserv_id`) in its own header or in the header of a message attached
+/// to it: what a proxy must take out even of a message it otherwise shows as stored (SECURITY-CASES C).
+/// Reads the root header only unless the message has attached messages.
+pub fn has_forged_verification(raw: &[u8], authserv_id: &str) -> bool {
+    let Ok(root) = crate::mime::parse_header(raw) else { return false };
+    if !result_header::spoofed_fields(raw, &root, authserv_id).is_empty() {
+        return true;
+    }
+    crate::mime::entity::attached_messages(raw) > 0
+        && parse(raw).is_ok_and(|full| !result_header::spoofed_fields(raw, &full, authserv_id).is_empty())
+}
+
+/// `raw` without the verification headers that pose as ours, anywhere in it (see
+/// [`has_forged_verification`]); `None` when it cannot be parsed.
+pub fn without_forged_verification(raw: &[u8], authserv_id: &str) -> Option<Vec<u8>> {
+    let root = parse(raw).ok()?;
+    Some(result_header::cut(raw, &result_header::spoofed_fields(raw, &root, authserv_id)))
+}
+
 /// True when a text body has a line that begins inline PGP (`-----BEGIN PGP MESSAGE-----`, `-----BEGIN PGP
 /// SIGNED MESSAGE-----`) or holds a PEM message (`-----BEGIN PRIVACY-ENHANCED MESSAGE-----`): one pass
 /// over the body for the common prefix, then a look at each (rare) hit.

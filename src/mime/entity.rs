@@ -142,7 +142,7 @@ fn ambiguous_multipart(n: &Node, raw: &[u8]) -> Result<(), MimeError> {
 /// How many Content-Type fields (at the start of a line, any case, the value possibly folded onto the next
 /// line, white space allowed before the colon) declare `message/...` or `multipart/digest`: an upper bound on
 /// how deeply messages can nest inside `raw`, counted without parsing it.
-fn attached_messages(raw: &[u8]) -> usize {
+pub fn attached_messages(raw: &[u8]) -> usize {
     const NAME: &[u8] = b"content-type";
     let mut count = 0;
     let mut at = 0;

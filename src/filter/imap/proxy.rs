@@ -234,7 +234,7 @@ async fn server_to_client(
             w.flush().await?;
             continue;
         };
-        let out = if held.message().is_some_and(crate::mail::open::is_sealed) {
+        let out = if held.message().is_some_and(|m| shared.opener.needs_opening(m)) {
             let (user, prefix) = state.lock().map(|s| (s.user.clone(), s.cache_prefix())).unwrap_or_default();
             let shared = shared.clone();
             tokio::task::spawn_blocking(move || answer(&shared, user.as_deref(), prefix, &in_flight, held))
