@@ -713,7 +713,6 @@ fn f4_a_certificate_with_100000_signatures_is_read_in_bounded_time() {
 /// The same certificate (12 MB) read within [`MEMORY_LIMIT_KIB`] (256 MiB): each signature must not cost
 /// forty times its size, or a 120 MB certificate takes 4.6 GB.
 #[test]
-#[ignore = "issue #9: a 12 MB certificate of 100 000 signatures takes 465 MiB in each command that reads it"]
 fn f4_a_certificate_with_100000_signatures_is_read_in_bounded_memory() {
     let d = scratch("security-f4-many-signatures-memory");
     many_signatures(&d);

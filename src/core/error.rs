@@ -75,6 +75,17 @@ impl CoreError {
         CoreError::Malformed { what, detail: detail.into() }
     }
 
+    /// A policy refusal with what it concerns (a recipient, a key) added to its reason; other errors as
+    /// they are.
+    pub fn concerning(self, what: impl std::fmt::Display) -> CoreError {
+        match self {
+            CoreError::PolicyRefused { algorithm, usage, reason } => {
+                CoreError::PolicyRefused { algorithm, usage, reason: format!("{reason} ({what})") }
+            }
+            other => other,
+        }
+    }
+
     /// True for failures that are a cryptographic verdict or a policy refusal (exit status 1), false for bad
     /// input, I/O and bugs (exit status 2).
     pub fn is_verdict(&self) -> bool {

@@ -13,7 +13,11 @@
 //!
 //! RSA, DSA and ElGamal keys: below 2048 bits are weak; below 1024 bits, encryption to them and signing
 //! with them are refused unless broken algorithms are explicitly allowed; keys under 2048 bits are never
-//! generated (sealpost generates RSA of 2048 bits and more, and no DSA or ElGamal keys at all).
+//! generated (sealpost generates RSA of 2048 bits and more, and no DSA or ElGamal keys at all). RSA keys
+//! under 2048 bits are not encrypted to unless broken algorithms are explicitly allowed (SECURITY-CASES G4:
+//! what is encrypted today must stay secret for years; `smime encrypt --allow-broken` for a correspondent
+//! who has nothing better, and PEM, a legacy format asked for by name); decrypting and verifying with them
+//! stay allowed, labelled weak.
 //! Encryption without integrity protection (OpenPGP without MDC, CBC without a signature) is refused on
 //! consumption unless explicitly allowed, and labelled weak when it is.
 
@@ -118,11 +122,19 @@ pub struct Policy {
     pub weak_rsa_below: usize,
     /// Keys below this many bits are refused for producing unless `allow_broken`.
     pub refuse_rsa_below: usize,
+    /// RSA keys below this many bits are not encrypted to unless `allow_broken`.
+    pub encrypt_rsa_below: usize,
 }
 
 impl Default for Policy {
     fn default() -> Policy {
-        Policy { allow_broken: false, allow_unauthenticated: false, weak_rsa_below: 2048, refuse_rsa_below: 1024 }
+        Policy {
+            allow_broken: false,
+            allow_unauthenticated: false,
+            weak_rsa_below: 2048,
+            refuse_rsa_below: 1024,
+            encrypt_rsa_below: 2048,
+        }
     }
 }
 
@@ -157,6 +169,16 @@ impl Policy {
             return Ok(Acceptance::default());
         }
         let weak = vec![Weakness::ShortRsaKey(bits)];
+        if usage == Usage::Encrypt && bits < self.encrypt_rsa_below && !self.allow_broken {
+            return Err(CoreError::PolicyRefused {
+                algorithm: format!("rsa-{bits}"),
+                usage: usage.name(),
+                reason: format!(
+                    "RSA keys under {} bits are not encrypted to (S/MIME: unless --allow-broken)",
+                    self.encrypt_rsa_below
+                ),
+            });
+        }
         if usage.produces() && bits < self.refuse_rsa_below && !self.allow_broken {
             return Err(CoreError::PolicyRefused {
                 algorithm: format!("rsa-{bits}"),
@@ -242,8 +264,14 @@ mod tests {
         let p = Policy::default();
         assert!(p.check_rsa(2048, Usage::Encrypt).unwrap().is_strong());
         assert_eq!(p.check_rsa(1024, Usage::Verify).unwrap().weak, vec![Weakness::ShortRsaKey(1024)]);
-        assert!(p.check_rsa(1024, Usage::Encrypt).is_ok());
-        assert!(p.check_rsa(512, Usage::Encrypt).is_err());
+        assert!(p.check_rsa(1024, Usage::Sign).is_ok());
+        assert!(p.check_rsa(512, Usage::Sign).is_err());
+        assert!(p.check_rsa(1024, Usage::Decrypt).is_ok());
+        let lax = Policy { allow_broken: true, ..Policy::default() };
+        for bits in [512, 1024, 2047] {
+            assert!(p.check_rsa(bits, Usage::Encrypt).unwrap_err().is_verdict(), "rsa-{bits}");
+            assert!(lax.check_rsa(bits, Usage::Encrypt).is_ok(), "rsa-{bits}, broken algorithms allowed");
+        }
         assert!(p.check_rsa(512, Usage::Decrypt).is_ok());
         assert_eq!(Weakness::ShortRsaKey(512).to_string(), "rsa-512");
     }

@@ -110,7 +110,9 @@ pub fn encrypt(
     let wrap = |der: &[u8]| -> Result<(Certificate, Vec<u8>), PemError> {
         let c = Certificate::from_der(der)?;
         let k = c.rsa_public_key()?;
-        policy.check_rsa(k.bits(), Usage::Encrypt)?;
+        policy
+            .check_rsa(k.bits(), Usage::Encrypt)
+            .map_err(|e| e.concerning(format_args!("the certificate \"{}\"", c.subject())))?;
         Ok((c, k.encrypt(EncryptionPadding::Pkcs1v15, &dek)?))
     };
     match cert {

@@ -121,6 +121,31 @@ struct SessionKeys {
     weak: Vec<Weakness>,
 }
 
+/// Largest Argon2 memory tried, as RFC 9580's exponent (section 3.7.1.4): 2^21 KiB = 2 GiB, the first of its
+/// recommended parameter sets.
+const MAX_ARGON2_MEMORY_EXPONENT: u8 = 21;
+/// Most Argon2 work tried: passes times KiB, four passes over 2 GiB (the recommended sets do one over 2 GiB,
+/// or three over 64 MiB).
+const MAX_ARGON2_WORK: u64 = 4 << 21;
+
+/// Whether a SKESK's S2K is worth trying a password on. The message chooses the Argon2 parameters, and
+/// sequoia allocates and fills whatever they ask for: 2^22 KiB takes 4 GiB and half a minute, 2^31 KiB is
+/// 2 TiB, t = 255 multiplies the time by 255. A SKESK asking for more than [`MAX_ARGON2_MEMORY_EXPONENT`]
+/// and [`MAX_ARGON2_WORK`] is not tried (tests/regressions/pgp-argon2-s2k-4gib.pgp).
+fn s2k_affordable(skesk: &SKESK) -> bool {
+    let s2k = match skesk {
+        SKESK::V4(s) => s.s2k(),
+        SKESK::V6(s) => s.s2k(),
+        _ => return true,
+    };
+    match s2k {
+        openpgp::crypto::S2K::Argon2 { t, m, .. } => {
+            *m <= MAX_ARGON2_MEMORY_EXPONENT && u64::from(*t) << *m <= MAX_ARGON2_WORK
+        }
+        _ => true,
+    }
+}
+
 /// Session keys we could recover, from every PKESK and SKESK we can open.
 fn session_keys(
     pkesks: &[PKESK],
@@ -155,7 +180,7 @@ fn session_keys(
             }
         }
     }
-    for skesk in skesks {
+    for skesk in skesks.iter().filter(|s| s2k_affordable(s)) {
         for pw in passwords {
             if let Ok((Some(algo), sk)) = skesk.decrypt(pw) {
                 push(&mut found, algo, &sk, "password");
@@ -168,12 +193,43 @@ fn session_keys(
 /// Decrypts a message read from `input` with `keys` (and/or passwords), verifying inner signatures, and
 /// writes the literal data to `sink`, which holds it until the caller has seen the verdict (see the module
 /// documentation).
+///
+/// Every way of not getting the plaintext out of a well-formed message (no key fits, a session key fails
+/// its padding, length, algorithm or checksum check, a session key does not fit the encrypted data, an MDC
+/// or AEAD tag does not match) is one [`PgpError::CannotDecrypt`] with one text: which check failed is
+/// what a Bleichenbacher or Marvin attack needs to learn (SECURITY-CASES G1).
 pub fn decrypt(
     input: Box<dyn Read + Send + Sync>,
     keys: Option<&SecretKeys>,
     opts: &DecryptOptions,
     policy: &Policy,
     sink: &mut (dyn Write + Send + Sync),
+) -> Result<Verdict, PgpError> {
+    let mut recipients = Vec::new();
+    decrypt_message(input, keys, opts, policy, sink, &mut recipients).map_err(|e| match e {
+        PgpError::CannotDecrypt(_) | PgpError::Integrity(_) => undecryptable(&recipients),
+        other => other,
+    })
+}
+
+/// The one error for a wrong key and a changed message (see [`decrypt`]): the same for every case, naming
+/// only what the message itself says (the recipients' key IDs).
+fn undecryptable(recipients: &[String]) -> PgpError {
+    let to = if recipients.is_empty() { String::new() } else { format!("encrypted to {}; ", recipients.join(", ")) };
+    PgpError::CannotDecrypt(format!(
+        "{to}the given keys and passwords do not open it, or it failed its integrity check (which of the two is \
+         not said)"
+    ))
+}
+
+/// [`decrypt`], reporting each failure as it is found; the key IDs the PKESK packets name go to `recipients`.
+fn decrypt_message(
+    input: Box<dyn Read + Send + Sync>,
+    keys: Option<&SecretKeys>,
+    opts: &DecryptOptions,
+    policy: &Policy,
+    sink: &mut (dyn Write + Send + Sync),
+    recipients: &mut Vec<String>,
 ) -> Result<Verdict, PgpError> {
     let rewind = Rewind::new(input);
     let mut decryptors = match keys {
@@ -191,7 +247,10 @@ pub fn decrypt(
             PacketParserResult::EOF(_) => return Err(PgpError::Malformed("no encrypted data in the message".into())),
         };
         match &pp.packet {
-            Packet::PKESK(p) => pkesks.push(p.clone()),
+            Packet::PKESK(p) => {
+                recipients.extend(p.recipient().map(|r| r.to_string()));
+                pkesks.push(p.clone());
+            }
             Packet::SKESK(s) => skesks.push(s.clone()),
             Packet::Marker(_) | Packet::Padding(_) => {}
             Packet::SEIP(s) if s.version() == 1 => break (pp, Container::SeipdV1),
@@ -234,15 +293,14 @@ pub fn decrypt(
     }
     rewind.stop();
     if found.candidates.is_empty() {
-        let ids: Vec<String> = pkesks.iter().filter_map(|p| p.recipient().map(|r| r.to_string())).collect();
-        let why = if found.foreign {
-            "the message uses a cipher sealpost does not implement for this packet type".to_string()
-        } else if ids.is_empty() {
-            "no key or password fits".to_string()
+        return Err(if found.foreign {
+            PgpError::Unsupported(
+                "a SED packet (no MDC) under a cipher sealpost decrypts only in SEIPD packets (Twofish, Camellia)"
+                    .into(),
+            )
         } else {
-            format!("encrypted to {}; none of the given keys or passwords fits", ids.join(", "))
-        };
-        return Err(PgpError::CannotDecrypt(why));
+            PgpError::CannotDecrypt("no key or password fits".into())
+        });
     }
     let (cands, how, key_weak) = (found.candidates, found.how, found.weak);
 
@@ -253,7 +311,7 @@ pub fn decrypt(
         }
         _ => None,
     };
-    let reader = SeipdReader::new(container, pp, &cands, expected)?;
+    let mut reader = SeipdReader::new(container, pp, &cands, expected)?;
     let used = reader.algorithm();
     let failure = reader.failure();
 
@@ -274,15 +332,18 @@ pub fn decrypt(
         }
     }
 
-    let integrity = |e: PgpError| match failure.get() {
-        Some(why) => PgpError::Integrity(why),
-        None => e,
-    };
     let helper = Helper::new(opts.verify_with.clone(), policy.clone());
-    let helper = verify::verify_stream(Box::new(reader), helper, &opts.budget, sink).map_err(integrity)?;
+    let streamed = verify::verify_stream(Box::new(&mut reader), helper, &opts.budget, sink);
+    if streamed.is_err() && container == Container::SeipdV1 && failure.get().is_none() {
+        // The inner packets failed before the MDC was reached: check it first, so that a changed message
+        // says so whatever its changed plaintext looks like (a format oracle otherwise: "malformed" tells
+        // that a change gave plaintext that does not parse). Nothing more is written to the sink.
+        let _ = io::copy(&mut reader, &mut io::sink());
+    }
     if let Some(why) = failure.get() {
         return Err(PgpError::Integrity(why));
     }
+    let helper = streamed?;
     verify::apply(helper, &mut verdict);
     Ok(verdict.finish())
 }
@@ -327,7 +388,7 @@ impl DecryptionHelper for V2Helper {
                 }
             }
         }
-        for skesk in skesks {
+        for skesk in skesks.iter().filter(|s| s2k_affordable(s)) {
             for pw in &self.passwords {
                 if let Ok((algo, sk)) = skesk.decrypt(pw)
                     && decrypt(algo.or(sym_algo), &sk)

@@ -100,7 +100,8 @@ fn recipient_keys(certs: &[Cert], policy: &Policy) -> Result<Vec<RecipientKey>, 
             return Err(PgpError::NoUsableKey(format!("{} has no valid encryption key", describe(cert))));
         }
         for k in keys {
-            super::policy::check_key(policy, k.pk_algo(), k.mpis().bits(), Usage::Encrypt)?;
+            super::policy::check_key(policy, k.pk_algo(), k.mpis().bits(), Usage::Encrypt)
+                .map_err(|e| e.concerning(format_args!("the key {} of {}", k.fingerprint(), describe(cert))))?;
             out.push((k, features.clone()));
         }
     }

@@ -12,8 +12,8 @@ use openpgp::cert::prelude::*;
 use openpgp::crypto::{Decryptor, Password, Signer};
 use openpgp::packet::key::{Key4, SecretParts, UnspecifiedRole};
 use openpgp::packet::signature::SignatureBuilder;
-use openpgp::packet::{Key, Packet, UserID};
-use openpgp::parse::Parse;
+use openpgp::packet::{Key, Packet, Tag, UserID};
+use openpgp::parse::{PacketParser, PacketParserResult, Parse};
 use openpgp::serialize::Serialize;
 use openpgp::types::{
     CompressionAlgorithm as PgpCompression, Features, HashAlgorithm as PgpHash, KeyFlags, SignatureType,
@@ -38,9 +38,69 @@ pub enum GenerateAlgorithm {
     Ed25519,
 }
 
+/// Most signatures one certificate may carry. Real certificates carry a handful, a well-connected one a
+/// few thousand certifications; more is a flooding attack (the SKS keyserver poisoning of 2019 put 150 000
+/// on some keys; GnuPG's CVE-2022-3219 is the denial of service such a key causes). sequoia keeps about
+/// 4 KiB per signature while it builds a `Cert`: 100 000 signatures (12 MB) took 465 MiB, and 10 000 take
+/// a tenth of that.
+pub const MAX_CERT_SIGNATURES: usize = 10_000;
+
+/// Most user IDs, user attributes and subkeys one certificate may carry, for the same reason (real
+/// certificates have a few; rnp caps a key at 32 768 packets).
+pub const MAX_CERT_COMPONENTS: usize = 10_000;
+
+/// Refuses `bytes` if a certificate in it carries more than [`MAX_CERT_SIGNATURES`] signatures or
+/// [`MAX_CERT_COMPONENTS`] components, before sequoia builds any `Cert`: the packets are read one at a time
+/// and counted, nothing kept, in the order `CertParser` reads them (a key packet starts a certificate; the
+/// armored blocks one after the other). Input the packet parser cannot read is left to `CertParser`, which
+/// stops at the same place and says why.
+fn check_cert_sizes(bytes: &[u8]) -> Result<(), PgpError> {
+    let Ok(mut ppr) = PacketParser::from_bytes(bytes) else { return Ok(()) };
+    let (mut cert, mut signatures, mut components) = (None, 0usize, 0usize);
+    loop {
+        let pp = match ppr {
+            PacketParserResult::Some(pp) => pp,
+            PacketParserResult::EOF(eof) => {
+                // `CertParser` goes on with what follows the end of an armored block, once.
+                match PacketParser::from_buffered_reader(eof.into_reader()) {
+                    Ok(PacketParserResult::Some(pp)) => pp,
+                    _ => return Ok(()),
+                }
+            }
+        };
+        match &pp.packet {
+            Packet::PublicKey(k) => (cert, signatures, components) = (Some(k.fingerprint()), 0, 0),
+            Packet::SecretKey(k) => (cert, signatures, components) = (Some(k.fingerprint()), 0, 0),
+            p if matches!(p.tag(), Tag::PublicKey | Tag::SecretKey) => (cert, signatures, components) = (None, 0, 0),
+            p if p.tag() == Tag::Signature => signatures += 1,
+            p if matches!(p.tag(), Tag::UserID | Tag::UserAttribute | Tag::PublicSubkey | Tag::SecretSubkey) => {
+                components += 1
+            }
+            _ => {}
+        }
+        if signatures > MAX_CERT_SIGNATURES || components > MAX_CERT_COMPONENTS {
+            let who = cert.map_or_else(|| "a certificate".to_string(), |f| format!("the certificate {f}"));
+            let what = if signatures > MAX_CERT_SIGNATURES {
+                format!("{MAX_CERT_SIGNATURES} signatures")
+            } else {
+                format!("{MAX_CERT_COMPONENTS} user IDs and subkeys")
+            };
+            return Err(PgpError::Malformed(format!(
+                "{who} carries more than {what}, far more than any real one (a flooded certificate); not read"
+            )));
+        }
+        ppr = match pp.next() {
+            Ok((_, next)) => next,
+            Err(_) => return Ok(()),
+        };
+    }
+}
+
 /// Reads every certificate (or secret key) in `bytes`: armored or binary, one or a keyring. PGP 2.x/6.x
-/// v3 RSA keys, which sequoia does not parse, are read by [`super::v3`].
+/// v3 RSA keys, which sequoia does not parse, are read by [`super::v3`]. A certificate with more than
+/// [`MAX_CERT_SIGNATURES`] signatures is refused before it is parsed ([`check_cert_sizes`]).
 pub fn read_certs(bytes: &[u8]) -> Result<Vec<Cert>, PgpError> {
+    check_cert_sizes(bytes)?;
     let mut certs = Vec::new();
     let mut errors = Vec::new();
     match CertParser::from_bytes(bytes) {
@@ -421,4 +481,43 @@ pub fn json(cert: &Cert) -> serde_json::Value {
         .collect();
     let uids: Vec<String> = cert.userids().map(|u| sanitize(&String::from_utf8_lossy(u.userid().value()))).collect();
     serde_json::json!({ "fingerprint": cert.fingerprint().to_hex(), "userids": uids, "keys": keys })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ed25519(uid: &str) -> Cert {
+        generate(uid, GenerateAlgorithm::Ed25519, None).unwrap()
+    }
+
+    /// `cert`, binary, followed by `extra` copies of its first self-signature.
+    fn with_signatures(cert: &Cert, extra: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        cert.serialize(&mut out).unwrap();
+        let sig = cert.userids().next().unwrap().self_signatures().next().unwrap().clone();
+        let mut one = Vec::new();
+        Packet::from(sig).serialize(&mut one).unwrap();
+        out.extend(one.repeat(extra));
+        out
+    }
+
+    #[test]
+    fn a_keyring_of_armored_blocks_is_read_whole() {
+        let mut ring = armored_cert(&ed25519("A <a@example.org>")).unwrap();
+        ring.extend(armored_cert(&ed25519("B <b@example.org>")).unwrap());
+        assert_eq!(read_certs(&ring).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_flooded_certificate_is_refused_unread() {
+        let (a, b) = (ed25519("A <a@example.org>"), ed25519("B <b@example.org>"));
+        let flooded = with_signatures(&a, MAX_CERT_SIGNATURES);
+        let err = read_certs(&flooded).unwrap_err().to_string();
+        assert!(err.contains(&a.fingerprint().to_string()) && err.contains("10000 signatures"), "{err}");
+        // The count is per certificate: two certificates of more than half the limit each are read.
+        let half = MAX_CERT_SIGNATURES / 2 + 1;
+        let ring = [with_signatures(&a, half), with_signatures(&b, half)].concat();
+        assert_eq!(read_certs(&ring).unwrap().len(), 2);
+    }
 }

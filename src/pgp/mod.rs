@@ -41,10 +41,14 @@ pub enum PgpError {
     /// A secret key is protected and the passphrase is missing or wrong.
     #[error("{0}")]
     Passphrase(String),
-    /// No key could decrypt the message (wrong key, or a damaged session key).
-    #[error("no key could decrypt the message ({0})")]
+    /// No key could decrypt the message, or it was changed. [`decrypt::decrypt`] gives this one error, with
+    /// one text, for a missing or wrong key, a session key that fails a check (padding, length, algorithm,
+    /// checksum) and a failed MDC or AEAD tag: telling them apart would be a padding oracle (Bleichenbacher,
+    /// Marvin; SECURITY-CASES G1), whatever the core's implicit rejection does.
+    #[error("no key could decrypt the message, or it was changed: {0}")]
     CannotDecrypt(String),
-    /// The message failed its integrity check (MDC or AEAD tag) or was modified.
+    /// The message failed its integrity check (MDC or AEAD tag) or was modified. Inside decryption it
+    /// becomes [`PgpError::CannotDecrypt`] before it reaches the caller.
     #[error("integrity check failed: {0}")]
     Integrity(String),
     /// The message has no integrity protection and unauthenticated decryption was not allowed.
@@ -110,6 +114,7 @@ impl From<std::io::Error> for PgpError {
                     Some(Ok(p)) => *p,
                     _ => PgpError::Malformed("I/O error".into()),
                 },
+                None if is_authentication_failure(&err) => PgpError::Integrity(MODIFIED.into()),
                 None => PgpError::Core(CoreError::Io(err)),
             },
         }
@@ -131,12 +136,39 @@ pub(crate) fn from_sequoia(err: anyhow::Error) -> PgpError {
         Err(err) => match err.downcast::<CoreError>() {
             Ok(c) => PgpError::Core(c),
             Err(err) => match err.downcast_ref::<sequoia_openpgp::Error>() {
-                Some(sequoia_openpgp::Error::ManipulatedMessage) => {
-                    PgpError::Integrity("the message was modified (MDC or tag mismatch)".into())
-                }
                 Some(sequoia_openpgp::Error::PolicyViolation(..)) => PgpError::Unsupported(format!("{err:#}")),
+                _ if err.chain().any(is_authentication_failure) => PgpError::Integrity(MODIFIED.into()),
                 _ => PgpError::Malformed(format!("{err:#}")),
             },
         },
     }
+}
+
+/// What a failed MDC or AEAD tag found by sequoia says.
+const MODIFIED: &str = "the message was modified (an MDC or AEAD tag does not match)";
+
+/// True when `err`, or an error it wraps, says that encrypted data failed its authentication: sequoia's
+/// `ManipulatedMessage` (a SEIPD v2 message cut short, a bad EAX tag) or the RustCrypto `aead` error its OCB
+/// and GCM back ends return when a chunk's tag does not match. Both reach us inside `io::Error`s that wrap
+/// `anyhow` errors, whose inner types cannot be downcast to (anyhow boxes them in a private type), so they
+/// are also recognised by their text: `aead::Error` is the whole `Display` of `aead` 0.5's error.
+fn is_authentication_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let manipulated = sequoia_openpgp::Error::ManipulatedMessage.to_string();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if matches!(e.downcast_ref::<sequoia_openpgp::Error>(), Some(sequoia_openpgp::Error::ManipulatedMessage)) {
+            return true;
+        }
+        let text = e.to_string();
+        if text == "aead::Error" || text == manipulated {
+            return true;
+        }
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref)
+            && is_authentication_failure(inner)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }

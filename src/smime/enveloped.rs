@@ -284,7 +284,9 @@ pub fn encrypt(
     }
     choice.policy.check(cipher.algorithm(), Usage::Encrypt, choice.cipher_named)?;
     for r in recipients {
-        choice.policy.check_rsa(r.key.bits(), Usage::Encrypt)?;
+        choice.policy.check_rsa(r.key.bits(), Usage::Encrypt).map_err(|e| {
+            e.concerning(format_args!("the recipient with issuer \"{}\" serial {}", r.id.issuer, r.id.serial_number))
+        })?;
     }
     let mut key = Zeroizing::new(vec![0u8; cipher.key_len()]);
     rng.fill(&mut key)?;
