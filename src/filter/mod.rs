@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod config;
 pub mod imap;
+pub mod listener;
 pub mod opened;
 pub mod plan;
 pub mod route;

@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
 
 use super::response::{self, Held};
 use super::state::{Action, State};
@@ -56,58 +55,21 @@ pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<
         idle: Duration::from_secs(e.timeout_seconds),
         max_held: e.max_message_bytes,
     });
-    let (max, shutdown) = (e.max_connections, Duration::from_secs(e.shutdown_seconds));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| FilterError::Temporary(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async move {
-        let listener = TcpListener::bind(&listen)
-            .await
-            .map_err(|e| FilterError::Config(format!("cannot listen on {listen}: {e}")))?;
-        tracing::info!(listen = %listen, upstream = %upstream, "sealpost filter imap ready");
-        let slots = Arc::new(Semaphore::new(max));
-        let stop = async {
-            use tokio::signal::unix::{SignalKind, signal};
-            match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-                (Ok(mut t), Ok(mut i)) => tokio::select! { _ = t.recv() => {}, _ = i.recv() => {} },
-                _ => std::future::pending::<()>().await,
-            }
-        };
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                accepted = listener.accept() => {
-                    let Ok((mut client, peer)) = accepted else { continue };
-                    let Ok(permit) = slots.clone().try_acquire_owned() else {
-                        tracing::warn!(client = %peer, "too many connections");
-                        let _ = client.write_all(b"* BYE [UNAVAILABLE] too many connections, try again later\r\n").await;
-                        continue;
-                    };
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        match session(client, &shared).await {
-                            Ok(()) => tracing::debug!(client = %peer, "session ended"),
-                            Err(e) => tracing::info!(client = %peer, error = %e, "session ended"),
-                        }
-                        drop(permit);
-                    });
-                }
-            }
-        }
-        drop(listener);
-        tracing::info!("stopping: no new connections; waiting for sessions to end");
-        let all = u32::try_from(max).unwrap_or(u32::MAX);
-        if tokio::time::timeout(shutdown, slots.acquire_many(all)).await.is_err() {
-            tracing::info!("sessions still open after shutdown_seconds are closed");
-        }
-        Ok(())
+    let listen = crate::filter::listener::Listen {
+        name: "imap",
+        addr: &listen,
+        upstream: &upstream,
+        max_connections: e.max_connections,
+        refusal: b"* BYE [UNAVAILABLE] too many connections, try again later\r\n",
+        shutdown: Duration::from_secs(e.shutdown_seconds),
+    };
+    crate::filter::listener::serve(listen, move |client| {
+        let shared = shared.clone();
+        async move { session(client, &shared).await }
     })
 }
 
 async fn session(client: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()> {
-    let _ = client.set_nodelay(true);
     let (server, greeting) = match shared.connector.imap().await {
         Ok(v) => v,
         Err(e) => {
