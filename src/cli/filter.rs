@@ -72,6 +72,14 @@ fn init_logs() {
     let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_ansi(false).try_init();
 }
 
+/// The POP3 proxy, until SIGTERM.
+pub(super) fn pop3_cmd(keystore: Option<&Path>, args: &FilterUpstream) -> anyhow::Result<()> {
+    init_logs();
+    let (config, ks) = setup(&args.config, keystore)?;
+    crate::filter::pop3::proxy::run(config, ks, args.listen.as_deref(), args.upstream.as_deref())?;
+    Ok(())
+}
+
 /// The IMAP proxy, until SIGTERM.
 pub(super) fn imap_cmd(keystore: Option<&Path>, args: &FilterUpstream) -> anyhow::Result<()> {
     init_logs();

@@ -103,7 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Filter(cmd) => match cmd {
             FilterCommand::Smtp(a) => filter::smtp_cmd(cli.keystore.as_deref(), &a),
             FilterCommand::Imap(a) => filter::imap_cmd(cli.keystore.as_deref(), &a),
-            FilterCommand::Pop3(_) => not_yet("filter pop3", 11),
+            FilterCommand::Pop3(a) => filter::pop3_cmd(cli.keystore.as_deref(), &a),
             FilterCommand::Pipe(a) => filter::pipe_cmd(cli.keystore.as_deref(), &a),
             FilterCommand::Explain(a) => filter::explain_cmd(cli.keystore.as_deref(), &a),
         },

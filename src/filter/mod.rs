@@ -9,6 +9,7 @@ pub mod imap;
 pub mod listener;
 pub mod opened;
 pub mod plan;
+pub mod pop3;
 pub mod route;
 pub mod smtp;
 pub mod tls;

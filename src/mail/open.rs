@@ -131,7 +131,9 @@ pub fn has_forged_verification(raw: &[u8], authserv_id: &str) -> bool {
     if !result_header::spoofed_fields(raw, &root, authserv_id).is_empty() {
         return true;
     }
-    crate::mime::entity::attached_messages(raw) > 0
+    // Inner headers exist only below a multipart or message/... root.
+    (root.is_multipart() || root.content_type.starts_with("message/"))
+        && crate::mime::entity::attached_messages(raw) > 0
         && parse(raw).is_ok_and(|full| !result_header::spoofed_fields(raw, &full, authserv_id).is_empty())
 }
 

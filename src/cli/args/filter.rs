@@ -13,7 +13,8 @@ pub enum FilterCommand {
     /// IMAP proxy that decrypts and verifies as clients fetch, for any IMAP server.
     #[command(after_help = IMAP_HELP)]
     Imap(FilterUpstream),
-    /// POP3 proxy that decrypts and verifies as clients retrieve (not implemented yet: issue #11).
+    /// POP3 proxy that decrypts and verifies as clients retrieve, for any POP3 server.
+    #[command(after_help = POP3_HELP)]
     Pop3(FilterUpstream),
     /// Filter one message from standard input to standard output; exit 75 on temporary failure, 69 when refused.
     Pipe(FilterPipe),
@@ -42,6 +43,21 @@ shutdown_seconds. docs/deploy/imap.md has the details.
 
 Example:
   sealpost filter imap --config filter.toml --upstream imap.example.org:993";
+
+const POP3_HELP: &str = "\
+The mail client downloads through the proxy instead of from the server. RETR of
+a message that is OpenPGP, S/MIME or PEM gives it opened with the logged-in
+user's keystore keys (decrypted, verified, with the Sealpost-Verification
+header); TOP is answered from the same message; LIST and STAT give the sizes
+RETR returns (the first of them in a session reads every message once).
+Plaintext passes byte for byte. STLS from the client is refused.
+
+The upstream side, in [pop3]: tls = none | implicit | starttls (STLS),
+ca_file, tls_server_name; limits as in [imap]. docs/deploy/pop3.md has the
+details.
+
+Example:
+  sealpost filter pop3 --config filter.toml --upstream pop.example.org:995";
 
 const SMTP_HELP: &str = "\
 The MTA hands each message to the filter over SMTP; the filter processes it

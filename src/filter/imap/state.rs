@@ -207,7 +207,7 @@ impl State {
 
 /// The user of a SASL PLAIN response (`authzid NUL authcid NUL password`): the authorization identity when
 /// given, else the authentication identity.
-fn plain_user(response: &[u8]) -> Option<String> {
+pub(crate) fn plain_user(response: &[u8]) -> Option<String> {
     let mut parts = response.split(|b| *b == 0);
     let (authz, authc) = (parts.next()?, parts.next()?);
     parts.next()?;

@@ -1,0 +1,538 @@
+//! The POP3 proxy: a listener ([`crate::filter::listener`]) and per client a session with one upstream
+//! connection (plain, POP3S or STLS: [`crate::filter::tls::Connector::pop3`]). Commands are read one at a
+//! time and passed on; their replies come back as they came, except:
+//!
+//! - RETR of a message that is OpenPGP, S/MIME or PEM (or carries a verification header posing as ours) is
+//!   answered with the message opened with the logged-in user's keys ([`crate::filter::opened`]), dot-stuffed
+//!   again, its size in the status line; any other message passes byte for byte;
+//! - TOP is asked of the server as RETR and answered from the message the client would get from RETR;
+//! - LIST and STAT give the sizes of the messages as RETR returns them: at the first of them in a session
+//!   the proxy reads every message once (the opened ones are kept, see the cache) to know their sizes;
+//! - STLS from the client is refused (the proxy would be blind after it) and not offered in CAPA.
+//!
+//! The user is the name of USER (after PASS was accepted), APOP, or AUTH PLAIN (its authorization identity
+//! when given, else its authentication identity), counted once the server said +OK.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::wire::{self, Reply};
+use crate::filter::FilterError;
+use crate::filter::config::Config;
+use crate::filter::imap::wire::read_line;
+use crate::filter::opened::{Opener, Shown};
+use crate::filter::tls::{BoxStream, Connector};
+use crate::keystore::Keystore;
+
+/// Longest line read from either side (RFC 2449 allows 512 octets for responses; be generous).
+const MAX_LINE: usize = 64 << 10;
+
+struct Shared {
+    opener: Opener,
+    connector: Connector,
+    idle: Duration,
+    max_message: usize,
+}
+
+/// Runs the proxy until SIGTERM or SIGINT; then lets sessions end for `shutdown_seconds`.
+pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<&str>) -> Result<(), FilterError> {
+    let listen = listen.map(String::from).or(config.pop3.listen.clone()).unwrap_or_else(|| "127.0.0.1:1110".into());
+    let upstream =
+        upstream.map(String::from).or(config.pop3.upstream.clone()).unwrap_or_else(|| "127.0.0.1:110".into());
+    let authserv_id = crate::mail::result_header::authserv_id(config.authserv_id.as_deref());
+    let passphrase = crate::filter::plan::passphrase(&config)?;
+    let e = &config.pop3;
+    let opener = Opener::new(ks, authserv_id, passphrase, e.cache_bytes, Duration::from_secs(e.cache_seconds));
+    let connector = Connector::new(e, &upstream)?;
+    let shared = Arc::new(Shared {
+        opener,
+        connector,
+        idle: Duration::from_secs(e.timeout_seconds),
+        max_message: e.max_message_bytes,
+    });
+    let how = crate::filter::listener::Listen {
+        name: "pop3",
+        addr: &listen,
+        upstream: &upstream,
+        max_connections: e.max_connections,
+        refusal: b"-ERR [SYS/TEMP] too many connections, try again later\r\n",
+        shutdown: Duration::from_secs(e.shutdown_seconds),
+    };
+    crate::filter::listener::serve(how, move |client| {
+        let shared = shared.clone();
+        async move { session(client, &shared).await }
+    })
+}
+
+async fn session(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let (server, greeting) = match shared.connector.pop3().await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut client = client;
+            let _ = client.write_all(b"-ERR [SYS/TEMP] the upstream server cannot be reached\r\n").await;
+            return Err(std::io::Error::other(e.to_string()));
+        }
+    };
+    let (cr, cw) = client.into_split();
+    let (sr, sw) = tokio::io::split(server);
+    let mut s = Session {
+        shared,
+        cr: BufReader::new(cr),
+        cw,
+        sr: BufReader::with_capacity(64 << 10, sr),
+        sw,
+        user: None,
+        pending: None,
+        sizes: HashMap::new(),
+        scanned: false,
+    };
+    s.cw.write_all(&greeting).await?;
+    s.run().await
+}
+
+struct Session<'a> {
+    shared: &'a Shared,
+    cr: BufReader<OwnedReadHalf>,
+    cw: OwnedWriteHalf,
+    sr: BufReader<ReadHalf<BoxStream>>,
+    sw: WriteHalf<BoxStream>,
+    /// The logged-in user, once the server accepted the login.
+    user: Option<String>,
+    /// The user of a login the server has not answered yet.
+    pending: Option<String>,
+    /// Sizes of opened messages (message number to octets), as RETR returns them.
+    sizes: HashMap<u32, usize>,
+    /// Every message has been read once for its size.
+    scanned: bool,
+}
+
+/// A multi-line response read: held whole, or too large (then already written to the client).
+enum Lines {
+    Held(Vec<u8>),
+    Streamed,
+}
+
+impl Session<'_> {
+    async fn run(&mut self) -> std::io::Result<()> {
+        loop {
+            let Some(line) = self.client_line().await? else { return Ok(()) };
+            let text = String::from_utf8_lossy(&line).into_owned();
+            let words: Vec<&str> = text.split_ascii_whitespace().collect();
+            let Some(first) = words.first() else {
+                self.cw.write_all(b"-ERR empty command\r\n").await?;
+                continue;
+            };
+            let cmd = first.to_ascii_uppercase();
+            let args = &words[1..];
+            let number = |i: usize| args.get(i).and_then(|a| a.parse::<u32>().ok());
+            match cmd.as_str() {
+                "STLS" => self.cw.write_all(b"-ERR STLS is not offered by this proxy\r\n").await?,
+                "USER" | "APOP" => {
+                    self.pending = args.first().map(|u| u.to_ascii_lowercase());
+                    let status = self.single(&line).await?;
+                    if cmd == "APOP" && status.starts_with(b"+OK") {
+                        self.user = self.pending.take();
+                    }
+                }
+                "PASS" => {
+                    let status = self.single(&line).await?;
+                    if status.starts_with(b"+OK") {
+                        self.user = self.pending.take();
+                    }
+                }
+                "AUTH" if !args.is_empty() => self.sasl(&line, args).await?,
+                "RETR" if args.len() == 1 && number(0).is_some() => {
+                    self.retr(number(0).unwrap_or_default(), None).await?;
+                }
+                "TOP" if args.len() == 2 && number(0).is_some() && number(1).is_some() => {
+                    self.retr(number(0).unwrap_or_default(), number(1).map(|k| k as usize)).await?;
+                }
+                "STAT" if args.is_empty() => self.stat().await?,
+                "LIST" => self.list(args.first().and_then(|a| a.parse().ok()), &line).await?,
+                "QUIT" => {
+                    self.single(&line).await?;
+                    return Ok(());
+                }
+                _ => match wire::reply_of(&cmd, args.len()) {
+                    Reply::Single => {
+                        self.single(&line).await?;
+                    }
+                    Reply::Multi => {
+                        self.sw.write_all(&line).await?;
+                        self.sw.flush().await?;
+                        let status = self.status_line().await?;
+                        let hide_stls = cmd == "CAPA";
+                        self.cw.write_all(&status).await?;
+                        if status.starts_with(b"+OK") {
+                            self.relay_lines(hide_stls).await?;
+                        }
+                    }
+                    Reply::Sasl => self.sasl(&line, args).await?,
+                },
+            }
+            self.cw.flush().await?;
+        }
+    }
+
+    /// The client's next line. Meanwhile the server has nothing to say: when it closes the connection (or
+    /// speaks out of turn) the session ends at once, not at the client's next command.
+    async fn client_line(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut line = Vec::new();
+        let read = async {
+            tokio::select! {
+                read = read_line(&mut self.cr, &mut line, MAX_LINE) => read,
+                server = self.sr.fill_buf() => Err(match server {
+                    Ok([]) => std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server closed the connection"),
+                    Ok(_) => std::io::Error::other("the server sent a reply to no command"),
+                    Err(e) => e,
+                }),
+            }
+        };
+        let read = tokio::time::timeout(self.shared.idle, read).await;
+        match read {
+            Ok(Ok(true)) => Ok(Some(line)),
+            Ok(Ok(false)) => Ok(None),
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                let _ = self.cw.write_all(b"-ERR idle for too long\r\n").await;
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the client was idle for too long"))
+            }
+        }
+    }
+
+    async fn server_line(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut line = Vec::new();
+        match tokio::time::timeout(self.shared.idle, read_line(&mut self.sr, &mut line, MAX_LINE)).await {
+            Ok(Ok(true)) if line.ends_with(b"\n") => Ok(line),
+            Ok(Ok(_)) => {
+                Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server closed the connection"))
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the server stopped answering")),
+        }
+    }
+
+    /// The server's status line: `+OK` or `-ERR`. Anything else ends the session: what follows it (lines
+    /// of a message or not) cannot be known, and must not reach the client as the answer to a command.
+    async fn status_line(&mut self) -> std::io::Result<Vec<u8>> {
+        let status = self.server_line().await?;
+        if !(status.starts_with(b"+OK") || status.starts_with(b"-ERR")) {
+            return Err(std::io::Error::other("the server's reply is not +OK or -ERR"));
+        }
+        Ok(status)
+    }
+
+    /// Sends a command, relays its one status line; returns it.
+    async fn single(&mut self, command: &[u8]) -> std::io::Result<Vec<u8>> {
+        self.sw.write_all(command).await?;
+        self.sw.flush().await?;
+        let status = self.status_line().await?;
+        self.cw.write_all(&status).await?;
+        Ok(status)
+    }
+
+    /// Relays the lines of a multi-line response up to and including its terminating line.
+    async fn relay_lines(&mut self, hide_stls: bool) -> std::io::Result<()> {
+        loop {
+            let line = self.server_line().await?;
+            let end = line == b".\r\n" || line == b".\n";
+            if !(hide_stls && line.trim_ascii().eq_ignore_ascii_case(b"STLS")) {
+                self.cw.write_all(&line).await?;
+            }
+            if end {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the lines of a multi-line response, held while they stay within the bound; beyond it, what was
+    /// held and the rest go to the client as they come (with `keep`: only while it says so).
+    async fn read_lines(&mut self, status: &[u8]) -> std::io::Result<Lines> {
+        // The lines go straight into one buffer, under one deadline for the whole reply (a timer and a
+        // buffer per line cost more than the copying).
+        let (max, idle) = (self.shared.max_message, self.shared.idle);
+        let sr = &mut self.sr;
+        let read = async {
+            let mut held = Vec::with_capacity(64 << 10);
+            loop {
+                let start = held.len();
+                if append_line(sr, &mut held, MAX_LINE).await? == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection inside a reply",
+                    ));
+                }
+                let line = &held[start..];
+                if line == b".\r\n" || line == b".\n" {
+                    return Ok((held, true));
+                }
+                if held.len() > max {
+                    return Ok((held, false));
+                }
+            }
+        };
+        let (held, whole) = match tokio::time::timeout(idle, read).await {
+            Ok(r) => r?,
+            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the server stopped answering")),
+        };
+        if whole {
+            return Ok(Lines::Held(held));
+        }
+        self.cw.write_all(status).await?;
+        self.cw.write_all(&held).await?;
+        loop {
+            let line = self.server_line().await?;
+            self.cw.write_all(&line).await?;
+            if line == b".\r\n" || line == b".\n" {
+                return Ok(Lines::Streamed);
+            }
+        }
+    }
+
+    /// Reads message `n` from the server (RETR) without answering the client: the message as stored and what
+    /// the client is to be shown. `None` when the server refused, or the message is over the bound (its
+    /// lines read past).
+    async fn fetch(&mut self, n: u32) -> std::io::Result<Option<(Vec<u8>, Arc<Shown>)>> {
+        self.sw.write_all(format!("RETR {n}\r\n").as_bytes()).await?;
+        self.sw.flush().await?;
+        let status = self.status_line().await?;
+        if !status.starts_with(b"+OK") {
+            return Ok(None);
+        }
+        let mut held = Vec::new();
+        let mut over = false;
+        loop {
+            let line = self.server_line().await?;
+            if line == b".\r\n" || line == b".\n" {
+                break;
+            }
+            if !over {
+                held.extend_from_slice(&line);
+                over = held.len() > self.shared.max_message;
+            }
+        }
+        if over {
+            return Ok(None);
+        }
+        let message = wire::unstuff(&held);
+        let shown = self.show(&message).await?;
+        Ok(Some((message, shown)))
+    }
+
+    /// What the client is shown for `message`.
+    async fn show(&mut self, message: &[u8]) -> std::io::Result<Arc<Shown>> {
+        if !self.shared.opener.needs_opening(message) {
+            return Ok(Arc::new(Shown::AsStored));
+        }
+        let key = self.user.as_ref().map(|u| {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(message);
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("pop3|{u}|{hex}")
+        });
+        let user = self.user.clone();
+        let message = message.to_vec();
+        let opener: &Opener = &self.shared.opener;
+        // Opening decrypts (RSA, AES): on this task's thread, as the IMAP proxy's spawn_blocking would need
+        // 'static data; a POP3 session does one thing at a time.
+        Ok(tokio::task::block_in_place(|| opener.open(user.as_deref(), key.as_deref(), &message)))
+    }
+
+    /// RETR n, or TOP n k (asked of the server as RETR).
+    async fn retr(&mut self, n: u32, top: Option<usize>) -> std::io::Result<()> {
+        self.sw.write_all(format!("RETR {n}\r\n").as_bytes()).await?;
+        self.sw.flush().await?;
+        let status = self.status_line().await?;
+        if !status.starts_with(b"+OK") {
+            return self.cw.write_all(&status).await;
+        }
+        let raw = match self.read_lines(&status).await? {
+            Lines::Held(raw) => raw,
+            // Too large to open: streamed as stored (for TOP too: the whole message, a superset of its top).
+            Lines::Streamed => return Ok(()),
+        };
+        // A plaintext message goes back as it came. Stuffing only doubles a leading dot, which neither the
+        // header nor an armor line begins with, so the stuffed lines tell as well as the message would.
+        if top.is_none() && !self.shared.opener.needs_opening(&raw) {
+            self.cw.write_all(&status).await?;
+            return self.cw.write_all(&raw).await;
+        }
+        let message = wire::unstuff(&raw);
+        let shown = self.show(&message).await?;
+        let shown_bytes: &[u8] = match &*shown {
+            Shown::AsStored => &message,
+            Shown::Opened(o) => o,
+        };
+        let canonical = crate::mime::canon::crlf(shown_bytes);
+        if let Shown::Opened(_) = &*shown {
+            self.sizes.insert(n, canonical.len());
+        }
+        match (top, &*shown) {
+            (None, Shown::AsStored) => {
+                self.cw.write_all(&status).await?;
+                self.cw.write_all(&raw).await
+            }
+            (None, Shown::Opened(_)) => {
+                self.cw.write_all(format!("+OK {} octets\r\n", canonical.len()).as_bytes()).await?;
+                self.cw.write_all(&wire::stuff(&canonical)).await
+            }
+            (Some(k), _) => {
+                self.cw.write_all(b"+OK top of message follows\r\n").await?;
+                self.cw.write_all(&wire::stuff(wire::top(&canonical, k))).await
+            }
+        }
+    }
+
+    /// Reads every message once, so that LIST and STAT can give the sizes RETR returns.
+    async fn scan(&mut self) -> std::io::Result<()> {
+        if self.scanned {
+            return Ok(());
+        }
+        for (n, _) in self.server_list().await? {
+            if self.sizes.contains_key(&n) {
+                continue;
+            }
+            if let Some((_, shown)) = self.fetch(n).await?
+                && let Shown::Opened(o) = &*shown
+            {
+                self.sizes.insert(n, crate::mime::canon::crlf(o).len());
+            }
+        }
+        self.scanned = true;
+        Ok(())
+    }
+
+    /// The server's LIST, as (number, size) pairs; empty when it refuses.
+    async fn server_list(&mut self) -> std::io::Result<Vec<(u32, usize)>> {
+        self.sw.write_all(b"LIST\r\n").await?;
+        self.sw.flush().await?;
+        let status = self.status_line().await?;
+        let mut out = Vec::new();
+        if !status.starts_with(b"+OK") {
+            return Ok(out);
+        }
+        loop {
+            let line = self.server_line().await?;
+            if line == b".\r\n" || line == b".\n" {
+                return Ok(out);
+            }
+            let text = String::from_utf8_lossy(&line);
+            let mut w = text.split_ascii_whitespace();
+            if let (Some(Ok(n)), Some(Ok(size))) = (w.next().map(str::parse), w.next().map(str::parse)) {
+                out.push((n, size));
+            }
+        }
+    }
+
+    async fn stat(&mut self) -> std::io::Result<()> {
+        if self.user.is_none() {
+            return self.single(b"STAT\r\n").await.map(|_| ());
+        }
+        self.scan().await?;
+        let list = self.server_list().await?;
+        let total: usize = list.iter().map(|(n, size)| self.sizes.get(n).copied().unwrap_or(*size)).sum();
+        self.cw.write_all(format!("+OK {} {total}\r\n", list.len()).as_bytes()).await
+    }
+
+    async fn list(&mut self, n: Option<u32>, command: &[u8]) -> std::io::Result<()> {
+        if self.user.is_none() {
+            return self.single(command).await.map(|_| ());
+        }
+        self.scan().await?;
+        match n {
+            Some(n) => {
+                self.sw.write_all(command).await?;
+                self.sw.flush().await?;
+                let status = self.status_line().await?;
+                match (status.starts_with(b"+OK "), self.sizes.get(&n)) {
+                    (true, Some(size)) => self.cw.write_all(format!("+OK {n} {size}\r\n").as_bytes()).await,
+                    _ => self.cw.write_all(&status).await,
+                }
+            }
+            None => {
+                let list = self.server_list().await?;
+                let total: usize = list.iter().map(|(n, size)| self.sizes.get(n).copied().unwrap_or(*size)).sum();
+                let mut out = format!("+OK {} messages ({total} octets)\r\n", list.len());
+                for (n, size) in &list {
+                    out.push_str(&format!("{n} {}\r\n", self.sizes.get(n).copied().unwrap_or(*size)));
+                }
+                out.push_str(".\r\n");
+                self.cw.write_all(out.as_bytes()).await
+            }
+        }
+    }
+
+    /// AUTH with a mechanism: continuations relayed both ways until the server's status line.
+    async fn sasl(&mut self, command: &[u8], args: &[&str]) -> std::io::Result<()> {
+        let plain = args.first().is_some_and(|m| m.eq_ignore_ascii_case("PLAIN"));
+        if plain && let Some(initial) = args.get(1) {
+            self.pending = plain_user(initial.as_bytes());
+        }
+        self.sw.write_all(command).await?;
+        self.sw.flush().await?;
+        loop {
+            let reply = self.server_line().await?;
+            if !(reply.starts_with(b"+") || reply.starts_with(b"-ERR")) {
+                return Err(std::io::Error::other("the server's reply to AUTH is not +OK, -ERR or a continuation"));
+            }
+            self.cw.write_all(&reply).await?;
+            self.cw.flush().await?;
+            if reply.starts_with(b"+OK") {
+                self.user = self.pending.take();
+                return Ok(());
+            }
+            if !reply.starts_with(b"+") {
+                self.pending = None;
+                return Ok(());
+            }
+            let Some(answer) = self.client_line().await? else {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the client left during AUTH"));
+            };
+            if plain && self.pending.is_none() {
+                self.pending = plain_user(answer.trim_ascii());
+            }
+            self.sw.write_all(&answer).await?;
+            self.sw.flush().await?;
+        }
+    }
+}
+
+/// Appends one line (up to and including LF, at most `max` octets) to `buf`; its length, 0 at the end of
+/// the stream.
+async fn append_line<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<usize> {
+    use tokio::io::AsyncBufReadExt;
+    let start = buf.len();
+    loop {
+        let avail = r.fill_buf().await?;
+        if avail.is_empty() {
+            return Ok(buf.len() - start);
+        }
+        let (chunk, done) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (&avail[..=i], true),
+            None => (avail, false),
+        };
+        if buf.len() - start + chunk.len() > max {
+            return Err(std::io::Error::other(format!("a POP3 line longer than {max} octets")));
+        }
+        buf.extend_from_slice(chunk);
+        let n = chunk.len();
+        r.consume(n);
+        if done {
+            return Ok(buf.len() - start);
+        }
+    }
+}
+
+/// The user of a SASL PLAIN response in base64 (see [`crate::filter::imap::state::plain_user`]).
+fn plain_user(b64: &[u8]) -> Option<String> {
+    crate::filter::imap::state::plain_user(&crate::mime::body::base64(b64).ok()?)
+}

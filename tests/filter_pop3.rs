@@ -1,0 +1,153 @@
+//! `sealpost filter pop3` between Python's poplib and a private Dovecot (POP3): directly the client gets
+//! the ciphertext gpg made; through the proxy the decrypted message with the verification header, and LIST,
+//! STAT and RETR agree on its size; a plaintext message whose body has lines `.`, `..`, `+OK` and `-ERR`
+//! passes byte for byte; TOP is answered from the opened message; STLS is refused and not offered.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::dovecot::{Dovecot, PASSWORD, pop3_retr_all, python_clients};
+use common::smtp::{free_port, wait_for_port};
+use common::{peer, scratch};
+
+struct Proxy(Child);
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct World {
+    dovecot: Dovecot,
+    dir: std::path::PathBuf,
+    encrypted: Vec<u8>,
+    plain: Vec<u8>,
+    addr: SocketAddr,
+    _proxy: Proxy,
+}
+
+fn world(test: &str, extra: &str) -> Option<World> {
+    let gpg_bin = peer(test, "gpg")?;
+    python_clients(test)?;
+    let dovecot = Dovecot::start(test)?;
+    let dir = scratch(test);
+    let common::sealed::BobAndCarol { ks, encrypted } = common::sealed::bob_and_carol(&gpg_bin, &dir);
+    let plain = b"From: Dan <dan@example.net>\r\nTo: bob@example.org\r\nSubject: lines\r\n\r\n.\r\n..\r\n+OK\r\n-ERR\r\n.x\r\nend\r\n".to_vec();
+    dovecot.deliver("bob@example.org", &encrypted);
+    dovecot.deliver("bob@example.org", &plain);
+    let port = free_port();
+    let config = dir.join("pop3.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "keystore = \"{}\"\nlocal_domains = [\"example.org\"]\nauthserv_id = \"pop.example.org\"\n[pop3]\nlisten = \"127.0.0.1:{port}\"\nupstream = \"{}\"\n{extra}",
+            ks.display(),
+            dovecot.pop3_addr()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("proxy.log")).unwrap();
+    let proxy = Proxy(
+        Command::new(env!("CARGO_BIN_EXE_sealpost"))
+            .args(["filter", "pop3", "--config"])
+            .arg(&config)
+            .stderr(log)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert!(wait_for_port(addr, Duration::from_secs(20)), "the proxy did not listen");
+    Some(World { dovecot, dir, encrypted, plain, addr, _proxy: proxy })
+}
+
+impl World {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("proxy.log")).unwrap_or_default()
+    }
+}
+
+#[test]
+fn retr_through_the_proxy_is_decrypted_and_sizes_agree() {
+    let Some(w) = world("pop3_proxy", "") else { return };
+    let direct = pop3_retr_all(w.dovecot.pop3_addr(), "bob@example.org", PASSWORD).unwrap();
+    assert_eq!(direct.messages.len(), 2);
+    assert_eq!(direct.messages[0].body, w.encrypted);
+    assert_eq!(direct.messages[1].body, w.plain);
+
+    let proxied = pop3_retr_all(w.addr, "bob@example.org", PASSWORD).unwrap_or_else(|e| panic!("{e}\n{}", w.log()));
+    assert_eq!(proxied.messages.len(), 2);
+    let opened = String::from_utf8_lossy(&proxied.messages[0].body).into_owned();
+    assert!(opened.starts_with("Sealpost-Verification: pop.example.org; format=pgp; status=pass;"), "{opened}");
+    assert!(opened.contains("The secret plan.") && !opened.contains("BEGIN PGP MESSAGE"), "{opened}");
+    // The plaintext message, with its `.`, `..`, `+OK`, `-ERR` lines, byte for byte.
+    assert_eq!(proxied.messages[1].body, w.plain);
+    // LIST, STAT and RETR agree.
+    for m in &proxied.messages {
+        assert_eq!(m.size, m.body.len() as u64, "LIST size of message {} vs RETR", m.number);
+    }
+    let total: u64 = proxied.messages.iter().map(|m| m.size).sum();
+    assert_eq!(proxied.stat, (2, total));
+    assert_eq!(proxied.messages[1].size, direct.messages[1].size);
+    assert_eq!(proxied.messages[0].uidl, direct.messages[0].uidl);
+}
+
+/// A raw session: CAPA without STLS, STLS refused, AUTH PLAIN, TOP from the opened message, a bad command.
+#[test]
+fn a_raw_session_capa_stls_auth_plain_and_top() {
+    let Some(w) = world("pop3_proxy_raw", "") else { return };
+    let s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut s = s;
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("+OK"), "{line}");
+    let single = |s: &mut TcpStream, r: &mut BufReader<TcpStream>, cmd: &str| -> String {
+        s.write_all(cmd.as_bytes()).unwrap();
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        l
+    };
+    let multi = |r: &mut BufReader<TcpStream>| -> Vec<u8> {
+        let mut all = Vec::new();
+        loop {
+            let mut l = Vec::new();
+            assert!(r.read_until(b'\n', &mut l).unwrap() > 0, "closed: {}", String::from_utf8_lossy(&all));
+            if l == b".\r\n" {
+                return all;
+            }
+            all.extend_from_slice(&l);
+        }
+    };
+    assert!(single(&mut s, &mut r, "CAPA\r\n").starts_with("+OK"));
+    let capa = String::from_utf8_lossy(&multi(&mut r)).to_ascii_uppercase();
+    assert!(capa.contains("USER") && !capa.contains("STLS"), "{capa}");
+    assert!(single(&mut s, &mut r, "STLS\r\n").starts_with("-ERR"));
+    // AUTH PLAIN with the response on its own line: "\0bob@example.org\0secret".
+    assert!(single(&mut s, &mut r, "AUTH PLAIN\r\n").starts_with('+'));
+    let status = single(&mut s, &mut r, "AGJvYkBleGFtcGxlLm9yZwBzZWNyZXQ=\r\n");
+    assert!(status.starts_with("+OK"), "{status}");
+    let status = single(&mut s, &mut r, "TOP 1 0\r\n");
+    assert!(status.starts_with("+OK"), "{status}");
+    let top = String::from_utf8_lossy(&multi(&mut r)).into_owned();
+    assert!(top.starts_with("Sealpost-Verification: pop.example.org;") && top.ends_with("\r\n\r\n"), "{top}");
+    assert!(!top.contains("The secret plan."), "TOP 1 0 has no body lines: {top}");
+    let status = single(&mut s, &mut r, "TOP 1 1\r\n");
+    assert!(status.starts_with("+OK"), "{status}");
+    assert!(String::from_utf8_lossy(&multi(&mut r)).ends_with("\r\n\r\nThe secret plan.\r\n"));
+    let status = single(&mut s, &mut r, "RETR 9\r\n");
+    assert!(status.starts_with("-ERR"), "{status}");
+    assert!(single(&mut s, &mut r, "QUIT\r\n").starts_with("+OK"));
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+}
