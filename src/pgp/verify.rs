@@ -212,15 +212,20 @@ pub fn budgeted(sink: &mut (dyn Write + Send + Sync), budget: Budget) -> Budgete
     Budgeted::new(sink, budget, Arc::new(AtomicU64::new(u64::MAX / 2)))
 }
 
-/// Copies a literal packet's body to a sink while a detached verifier reads it.
+/// Copies a literal packet's body to a sink while a detached verifier reads it, and remembers the first
+/// error reading it.
 struct Tee<'r, 'w, R: Read> {
     inner: &'r mut R,
     sink: &'w mut (dyn Write + Send + Sync),
+    /// The first read error: the packet parser must not be used after one (see `verify_signatures_first`).
+    failed: Option<String>,
 }
 
 impl<R: Read> Read for Tee<'_, '_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.inner.read(buf).inspect_err(|e| {
+            self.failed.get_or_insert_with(|| e.to_string());
+        })?;
         self.sink.write_all(&buf[..n])?;
         Ok(n)
     }
@@ -357,7 +362,16 @@ fn verify_signatures_first(
                     .map_err(from_sequoia)?
                     .with_policy(&sp, None, helper)
                     .map_err(from_sequoia)?;
-                v.verify_reader(Tee { inner: &mut pp, sink: &mut *sink }).map_err(from_sequoia)?;
+                let mut tee = Tee { inner: &mut pp, sink: &mut *sink, failed: None };
+                let verified = v.verify_reader(&mut tee);
+                // After an error reading a packet's body (bad armor, say), sequoia 2.4's packet parser has
+                // lost its body hash and panics on the next step (`PacketParser::data_consume` returns early
+                // without putting it back): stop here. Found by fuzzing (tests/regressions/
+                // pgp-read-error-then-recurse-panics.asc).
+                if let Some(e) = tee.failed {
+                    return Err(PgpError::Malformed(format!("the literal data cannot be read: {e}")));
+                }
+                verified.map_err(from_sequoia)?;
                 helper = v.into_helper();
             }
             Packet::Literal(_) => return Err(PgpError::Malformed("more than one literal data packet".into())),

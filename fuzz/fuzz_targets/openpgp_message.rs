@@ -1,0 +1,6 @@
+//! Fuzz target `openpgp_message`: see [`sealpost_fuzz::harness::openpgp_message`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = sealpost_fuzz::harness::openpgp_message(data);
+});
