@@ -151,3 +151,44 @@ fn a_raw_session_capa_stls_auth_plain_and_top() {
     let _ = r.read_to_end(&mut rest);
     assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
 }
+
+/// An S/MIME message openssl encrypted to Bob's X.509 certificate: RETR through the proxy gives it
+/// decrypted, and LIST agrees with it.
+#[test]
+fn smime_from_openssl_through_the_proxy() {
+    const TEST: &str = "pop3_proxy_smime";
+    let Some(openssl) = peer(TEST, "openssl") else { return };
+    let Some(w) = world(TEST, "") else { return };
+    let sealpost = || Command::new(env!("CARGO_BIN_EXE_sealpost"));
+    let ks = w.dir.join("ks");
+    let run_ok = |c: &mut Command| common::run_ok(c);
+    run_ok(
+        sealpost()
+            .args(["key", "generate", "--type", "x509", "--uid", "Bob <bob@example.org>", "--output"])
+            .arg(w.dir.join("bobx")),
+    );
+    run_ok(
+        sealpost()
+            .arg("--keystore")
+            .arg(&ks)
+            .args(["key", "import"])
+            .arg(w.dir.join("bobx.key"))
+            .arg(w.dir.join("bobx.cert")),
+    );
+    std::fs::write(w.dir.join("smime-inner.eml"), "Content-Type: text/plain\r\n\r\nThe S/MIME secret.\r\n").unwrap();
+    let smime = run_ok(
+        Command::new(&openssl)
+            .args(["smime", "-encrypt", "-aes256", "-from", "carol@example.com", "-to", "bob@example.org"])
+            .args(["-subject", "smime plan", "-in"])
+            .arg(w.dir.join("smime-inner.eml"))
+            .arg(w.dir.join("bobx.cert")),
+    )
+    .stdout;
+    w.dovecot.deliver("bob@example.org", &common::dovecot::crlf(&smime));
+    let direct = pop3_retr_all(w.dovecot.pop3_addr(), "bob@example.org", PASSWORD).unwrap();
+    assert!(String::from_utf8_lossy(&direct.messages[2].body).contains("pkcs7-mime"));
+    let proxied = pop3_retr_all(w.addr, "bob@example.org", PASSWORD).unwrap_or_else(|e| panic!("{e}\n{}", w.log()));
+    let opened = String::from_utf8_lossy(&proxied.messages[2].body).into_owned();
+    assert!(opened.contains("format=smime; status=") && opened.contains("The S/MIME secret."), "{opened}");
+    assert_eq!(proxied.messages[2].size, proxied.messages[2].body.len() as u64);
+}
