@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // Test helpers fail tests by panicking.
 
+pub mod bench_mail;
 pub mod dovecot;
 pub mod gpg;
 pub mod postfix;
