@@ -87,6 +87,18 @@ impl Opener {
         }
     }
 
+    /// The opener of a proxy: the configuration's authserv-id and passphrase file, the endpoint's cache.
+    pub fn for_proxy(
+        config: &super::config::Config,
+        endpoint: &super::config::Endpoint,
+        ks: Keystore,
+    ) -> Result<Opener, super::FilterError> {
+        let authserv_id = crate::mail::result_header::authserv_id(config.authserv_id.as_deref());
+        let passphrase = super::plan::passphrase(config)?;
+        let ttl = Duration::from_secs(endpoint.cache_seconds);
+        Ok(Opener::new(ks, authserv_id, passphrase, endpoint.cache_bytes, ttl))
+    }
+
     /// What is kept under `key`, if anything.
     pub fn cached(&self, key: &str) -> Option<Arc<Shown>> {
         let store = self.store.lock().ok()?;

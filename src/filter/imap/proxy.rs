@@ -44,10 +44,8 @@ pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<
     let listen = listen.map(String::from).or(config.imap.listen.clone()).unwrap_or_else(|| "127.0.0.1:1143".into());
     let upstream =
         upstream.map(String::from).or(config.imap.upstream.clone()).unwrap_or_else(|| "127.0.0.1:143".into());
-    let authserv_id = crate::mail::result_header::authserv_id(config.authserv_id.as_deref());
-    let passphrase = crate::filter::plan::passphrase(&config)?;
     let e = &config.imap;
-    let opener = Opener::new(ks, authserv_id, passphrase, e.cache_bytes, Duration::from_secs(e.cache_seconds));
+    let opener = Opener::for_proxy(&config, e, ks)?;
     let connector = Connector::new(e, &upstream)?;
     let shared = Arc::new(Shared {
         opener,
