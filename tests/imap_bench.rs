@@ -59,7 +59,7 @@ use common::{peer, run_ok, scratch};
 
 const TEST: &str = "imap_bench";
 const PLAIN_USER: &str = "bob@example.org";
-const ENCRYPTED_USER: &str = "carol@example.org";
+
 /// Distinct messages gpg encrypts; the E encrypted deliveries are copies of these.
 const DISTINCT_ENCRYPTED: usize = 4;
 /// How long one response may take to arrive.
@@ -67,13 +67,6 @@ const READ_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn sealpost() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sealpost"))
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-        Err(_) => default,
-    }
 }
 
 /// The proxy process, killed on drop.
@@ -88,7 +81,10 @@ impl Drop for Proxy {
 
 // ---- The messages.
 
-use common::bench_mail::{Rng, date, plain_message, prose};
+use common::bench_mail::{
+    ENCRYPTED_USER, Rng, clock_ticks, encrypted_message, env_usize, fmt_rate, keys, machine_ticks, median, memfind,
+    plain_message, process_ticks, prose, wait_quiet,
+};
 
 /// The marker line inside distinct encrypted message `k`.
 fn inner_marker(k: usize) -> String {
@@ -142,10 +138,6 @@ fn item_number(text: &[u8], name: &[u8]) -> Option<u64> {
         from = after;
     }
     None
-}
-
-fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 struct Conn {
@@ -389,35 +381,6 @@ fn check(
     Ok((uid, body.len() as u64))
 }
 
-/// Busy and total jiffies of the whole machine.
-fn machine_ticks() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let f: Vec<u64> =
-        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
-    let total: u64 = f.iter().take(8).sum();
-    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
-    (total - idle, total)
-}
-
-/// utime + stime of a process, in jiffies.
-fn process_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or_default();
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // After the command: state is field 3, utime 14 and stime 15.
-    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 struct Bench<'a> {
     corpus: &'a Corpus,
     direct: SocketAddr,
@@ -514,34 +477,6 @@ impl Bench<'_> {
     }
 }
 
-/// Waits (up to 2 minutes) for the machine to be quiet: under 15% of a core busy over 2 s.
-fn wait_quiet() {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
-    let mut busy = 0.0;
-    for _ in 0..60 {
-        let a = machine_ticks();
-        std::thread::sleep(Duration::from_secs(2));
-        let b = machine_ticks();
-        busy = (b.0 - a.0) as f64 / (b.1 - a.1).max(1) as f64 * cores;
-        if busy < 0.15 {
-            return;
-        }
-    }
-    eprintln!("{TEST}: WARNING: the machine is busy ({busy:.2} cores) before the rounds: the figures are disturbed");
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// The median round (by rate) of a list of samples.
 fn median_sample(samples: &[Sample]) -> Sample {
     let mut s = samples.to_vec();
@@ -553,25 +488,6 @@ fn median_sample(samples: &[Sample]) -> Sample {
 }
 
 // ---- Setup.
-
-/// Keys (RSA-3072, by `sealpost key generate`): carol@example.org receives, dan@example.net sends. The
-/// keystore has carol's secret key and dan's certificate; gpg has dan's secret key and carol's certificate.
-fn keys(dir: &Path, gpg: &Gpg) -> std::path::PathBuf {
-    for (who, uid) in [("carol", "Carol <carol@example.org>"), ("dan", "Dan <dan@example.net>")] {
-        run_ok(sealpost().args(["key", "generate", "--type", "pgp", "--uid", uid, "--output"]).arg(dir.join(who)));
-    }
-    let ks = dir.join("ks");
-    run_ok(
-        sealpost()
-            .arg("--keystore")
-            .arg(&ks)
-            .args(["key", "import"])
-            .arg(dir.join("carol.key"))
-            .arg(dir.join("dan.cert")),
-    );
-    gpg.import(&[&dir.join("dan.key"), &dir.join("carol.cert")]);
-    ks
-}
 
 /// `DISTINCT_ENCRYPTED` messages signed by dan and encrypted to carol by gpg (PGP/MIME, RFC 3156 6.2), as
 /// the bodies after the outer header.
@@ -603,18 +519,6 @@ fn encrypted_bodies(dir: &Path, gpg: &Gpg) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn encrypted_message(i: usize, body: &[u8]) -> Vec<u8> {
-    let mut m = format!(
-        "Return-Path: <dan@example.net>\r\nFrom: Dan <dan@example.net>\r\nTo: Carol <{ENCRYPTED_USER}>\r\n\
-         Subject: encrypted {i}\r\nDate: {}\r\nMessage-ID: <enc-{i}@example.net>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n",
-        date(i)
-    )
-    .into_bytes();
-    m.extend_from_slice(body);
-    m
-}
-
 /// The UIDs of a user's INBOX (UID SEARCH ALL), sorted.
 fn mailbox_uids(addr: SocketAddr, user: &str) -> Vec<u32> {
     let (mut c, _) = Conn::open(addr, user, "INBOX").unwrap();
@@ -630,10 +534,6 @@ fn mailbox_uids(addr: SocketAddr, user: &str) -> Vec<u32> {
     c.logout();
     uids.sort_unstable();
     uids
-}
-
-fn fmt_rate(v: f64) -> String {
-    if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
 
 #[test]
@@ -748,7 +648,7 @@ fn imap_fetch_throughput_proxy_vs_direct() {
             passes.insert((kind, proxied), n);
         }
     }
-    wait_quiet();
+    wait_quiet(TEST);
     let mut samples: HashMap<(Kind, bool), Vec<Sample>> = HashMap::new();
     for round in 0..rounds {
         for kind in Kind::ALL {

@@ -1,5 +1,20 @@
-//! The plaintext messages of the proxy benchmarks (tests/imap_bench.rs, tests/pop3_bench.rs): deterministic,
-//! varied prose of 24-36 KiB, every fourth message multipart/alternative with an HTML copy.
+//! What the proxy benchmarks (tests/imap_bench.rs, tests/pop3_bench.rs) share: the plaintext messages
+//! (deterministic, varied prose of 24-36 KiB, every fourth message multipart/alternative with an HTML copy),
+//! the keys, and the measuring (CPU ticks of the machine and of a process, medians, waiting for quiet).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::gpg::Gpg;
+use super::run_ok;
+
+/// The user who receives the encrypted messages (the keystore holds its secret key).
+pub const ENCRYPTED_USER: &str = "carol@example.org";
+
+fn sealpost() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sealpost"))
+}
 
 /// The user the plaintext messages are delivered to (in their Received field).
 const PLAIN_USER: &str = "bob@example.org";
@@ -230,4 +245,107 @@ pub fn plain_message(i: usize) -> Vec<u8> {
         m.push_str(&prose(&mut rng, size));
     }
     m.into_bytes()
+}
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+pub fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Busy and total jiffies of the whole machine.
+pub fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    let total: u64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// utime + stime of a process, in jiffies.
+pub fn process_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // After the command: state is field 3, utime 14 and stime 15.
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+pub fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Waits (up to 2 minutes) for the machine to be quiet: under 15% of a core busy over 2 s.
+pub fn wait_quiet(test: &str) {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    let mut busy = 0.0;
+    for _ in 0..60 {
+        let a = machine_ticks();
+        std::thread::sleep(Duration::from_secs(2));
+        let b = machine_ticks();
+        busy = (b.0 - a.0) as f64 / (b.1 - a.1).max(1) as f64 * cores;
+        if busy < 0.15 {
+            return;
+        }
+    }
+    eprintln!("{test}: WARNING: the machine is busy ({busy:.2} cores) before the rounds: the figures are disturbed");
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Keys (RSA-3072, by `sealpost key generate`): carol@example.org receives, dan@example.net sends. The
+/// keystore has carol's secret key and dan's certificate; gpg has dan's secret key and carol's certificate.
+pub fn keys(dir: &Path, gpg: &Gpg) -> std::path::PathBuf {
+    for (who, uid) in [("carol", "Carol <carol@example.org>"), ("dan", "Dan <dan@example.net>")] {
+        run_ok(sealpost().args(["key", "generate", "--type", "pgp", "--uid", uid, "--output"]).arg(dir.join(who)));
+    }
+    let ks = dir.join("ks");
+    run_ok(
+        sealpost()
+            .arg("--keystore")
+            .arg(&ks)
+            .args(["key", "import"])
+            .arg(dir.join("carol.key"))
+            .arg(dir.join("dan.cert")),
+    );
+    gpg.import(&[&dir.join("dan.key"), &dir.join("carol.cert")]);
+    ks
+}
+
+pub fn encrypted_message(i: usize, body: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "Return-Path: <dan@example.net>\r\nFrom: Dan <dan@example.net>\r\nTo: Carol <{ENCRYPTED_USER}>\r\n\
+         Subject: encrypted {i}\r\nDate: {}\r\nMessage-ID: <enc-{i}@example.net>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n",
+        date(i)
+    )
+    .into_bytes();
+    m.extend_from_slice(body);
+    m
+}
+
+pub fn fmt_rate(v: f64) -> String {
+    if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
