@@ -146,6 +146,34 @@ fn a_raw_session_capa_stls_auth_plain_and_top() {
     assert!(String::from_utf8_lossy(&multi(&mut r)).ends_with("\r\n\r\nThe secret plan.\r\n"));
     let status = single(&mut s, &mut r, "RETR 9\r\n");
     assert!(status.starts_with("-ERR"), "{status}");
+    // After LIST (every message read once) a RETR has the next message read ahead; what the client does
+    // next decides whether it is used: DELE of it makes RETR of it fail as the server says, RSET brings it
+    // back, and RETR after RETR gives the next message whole.
+    assert!(single(&mut s, &mut r, "LIST\r\n").starts_with("+OK"));
+    let list = String::from_utf8_lossy(&multi(&mut r)).into_owned();
+    assert_eq!(list.lines().count(), 2, "{list}");
+    let retr = |s: &mut TcpStream, r: &mut BufReader<TcpStream>, n: u32| -> Vec<u8> {
+        let status = single(s, r, &format!("RETR {n}\r\n"));
+        assert!(status.starts_with("+OK"), "RETR {n}: {status}");
+        multi(r)
+    };
+    let first = retr(&mut s, &mut r, 1);
+    assert!(String::from_utf8_lossy(&first).contains("The secret plan."));
+    assert!(single(&mut s, &mut r, "DELE 2\r\n").starts_with("+OK"));
+    let status = single(&mut s, &mut r, "RETR 2\r\n");
+    assert!(status.starts_with("-ERR"), "RETR of a deleted message read ahead: {status}");
+    assert!(single(&mut s, &mut r, "RSET\r\n").starts_with("+OK"));
+    assert_eq!(retr(&mut s, &mut r, 1), first);
+    assert!(single(&mut s, &mut r, "NOOP\r\n").starts_with("+OK"), "a command between RETRs");
+    let second = retr(&mut s, &mut r, 2);
+    assert_eq!(retr(&mut s, &mut r, 1), first);
+    assert_eq!(retr(&mut s, &mut r, 2), second, "read ahead or not, the same message");
+    let text = String::from_utf8_lossy(&second);
+    assert!(text.contains("\r\n..\r\n...\r\n+OK\r\n-ERR\r\n"), "the stuffed data lines: {text}");
+    let status = single(&mut s, &mut r, "TOP 2 0\r\n");
+    assert!(status.starts_with("+OK"), "{status}");
+    let top = multi(&mut r);
+    assert!(second.starts_with(&top) && top.ends_with(b"\r\n\r\n"), "{}", String::from_utf8_lossy(&top));
     assert!(single(&mut s, &mut r, "QUIT\r\n").starts_with("+OK"));
     let mut rest = Vec::new();
     let _ = r.read_to_end(&mut rest);

@@ -17,7 +17,7 @@ use super::cache::Cache;
 use crate::core::policy::Policy;
 use crate::keystore::Keystore;
 use crate::mail::keys::MailKeys;
-use crate::mail::open::{OpenOptions, has_forged_verification, is_sealed, open, without_forged_verification};
+use crate::mail::open::{OpenOptions, is_sealed, open, without_forged_verification};
 
 /// How a message is shown to the proxy's client. Its `Debug` gives the length only: decrypted text is never
 /// logged.
@@ -124,7 +124,7 @@ impl Opener {
     /// True when the proxy must not show `message` as stored: it is sealed, or it carries a verification
     /// header that poses as ours.
     pub fn needs_opening(&self, message: &[u8]) -> bool {
-        is_sealed(message) || has_forged_verification(message, &self.authserv_id)
+        crate::mail::open::needs_opening(message, &self.authserv_id)
     }
 
     fn open_now(&self, user: Option<&str>, message: &[u8]) -> Shown {

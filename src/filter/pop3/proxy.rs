@@ -20,6 +20,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use zeroize::Zeroizing;
 
 use super::wire::{self, Reply};
 use crate::filter::FilterError;
@@ -82,12 +83,14 @@ async fn session(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         shared,
         cr: BufReader::new(cr),
         cw,
-        sr: BufReader::with_capacity(64 << 10, sr),
+        sr: BufReader::with_capacity(MAX_LINE, sr),
         sw,
         user: None,
         pending: None,
         sizes: HashMap::new(),
-        scanned: false,
+        scanned: None,
+        ahead: None,
+        last_retr: None,
     };
     s.cw.write_all(&greeting).await?;
     s.run().await
@@ -105,11 +108,24 @@ struct Session<'a> {
     pending: Option<String>,
     /// Sizes of opened messages (message number to octets), as RETR returns them.
     sizes: HashMap<u32, usize>,
-    /// Every message has been read once for its size.
-    scanned: bool,
+    /// Every message has been read once for its size: the number of messages the server listed then.
+    scanned: Option<u32>,
+    /// The next message, read ahead after a RETR (see [`Session::read_ahead`]).
+    ahead: Option<(u32, Prepared)>,
+    /// The message the last RETR asked for.
+    last_retr: Option<u32>,
 }
 
-/// A multi-line response read: held whole, or too large (then already written to the client).
+/// A message read whole from the server and made ready for the client.
+enum Prepared {
+    /// To be shown as stored: the server's reply, status line and terminating line included.
+    AsStored(Vec<u8>),
+    /// Opened: the message the client is shown, with CRLF line ends (its size is what LIST gives).
+    Opened(Zeroizing<Vec<u8>>),
+}
+
+/// A multi-line response read: held whole (after its status line), or too large (then already written to
+/// the client).
 enum Lines {
     Held(Vec<u8>),
     Streamed,
@@ -127,6 +143,10 @@ impl Session<'_> {
             };
             let cmd = first.to_ascii_uppercase();
             let args = &words[1..];
+            if cmd != "RETR" && cmd != "TOP" {
+                // Whatever the command does (DELE, RSET), a message read ahead is not what it would now read.
+                self.ahead = None;
+            }
             let number = |i: usize| args.get(i).and_then(|a| a.parse::<u32>().ok());
             match cmd.as_str() {
                 "STLS" => self.cw.write_all(b"-ERR STLS is not offered by this proxy\r\n").await?,
@@ -248,40 +268,14 @@ impl Session<'_> {
         }
     }
 
-    /// Reads the lines of a multi-line response, held while they stay within the bound; beyond it, what was
-    /// held and the rest go to the client as they come (with `keep`: only while it says so).
+    /// Reads the lines of a multi-line response after its status line, held (the status line first) while
+    /// they stay within the bound; beyond it, what was held and the rest go to the client as they come.
     async fn read_lines(&mut self, status: &[u8]) -> std::io::Result<Lines> {
-        // The lines go straight into one buffer, under one deadline for the whole reply (a timer and a
-        // buffer per line cost more than the copying).
-        let (max, idle) = (self.shared.max_message, self.shared.idle);
-        let sr = &mut self.sr;
-        let read = async {
-            let mut held = Vec::with_capacity(64 << 10);
-            loop {
-                let start = held.len();
-                if append_line(sr, &mut held, MAX_LINE).await? == 0 {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection inside a reply",
-                    ));
-                }
-                let line = &held[start..];
-                if line == b".\r\n" || line == b".\n" {
-                    return Ok((held, true));
-                }
-                if held.len() > max {
-                    return Ok((held, false));
-                }
-            }
-        };
-        let (held, whole) = match tokio::time::timeout(idle, read).await {
-            Ok(r) => r?,
-            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the server stopped answering")),
-        };
-        if whole {
+        let mut held = Vec::with_capacity(MAX_LINE);
+        held.extend_from_slice(status);
+        if self.append_reply(&mut held, status.len()).await? {
             return Ok(Lines::Held(held));
         }
-        self.cw.write_all(status).await?;
         self.cw.write_all(&held).await?;
         loop {
             let line = self.server_line().await?;
@@ -292,34 +286,70 @@ impl Session<'_> {
         }
     }
 
-    /// Reads message `n` from the server (RETR) without answering the client: the message as stored and what
-    /// the client is to be shown. `None` when the server refused, or the message is over the bound (its
-    /// lines read past).
-    async fn fetch(&mut self, n: u32) -> std::io::Result<Option<(Vec<u8>, Arc<Shown>)>> {
-        self.sw.write_all(format!("RETR {n}\r\n").as_bytes()).await?;
-        self.sw.flush().await?;
-        let status = self.status_line().await?;
-        if !status.starts_with(b"+OK") {
-            return Ok(None);
+    /// Reads the lines of a multi-line response into `held` after its first `skip` octets, under one
+    /// deadline: `true` with the terminating line read (and nothing after it), `false` once they are over
+    /// the bound (the rest still to be read).
+    ///
+    /// The reply is taken as it arrives, in the reader's chunks, and only lines beginning with a dot are
+    /// looked at ([`wire::reply_end`]): a step per line (and a timer and buffer per line before that) was
+    /// most of the proxy's time per message.
+    async fn append_reply(&mut self, held: &mut Vec<u8>, skip: usize) -> std::io::Result<bool> {
+        let (max, idle) = (self.shared.max_message, self.shared.idle);
+        let sr = &mut self.sr;
+        let read = async {
+            let mut resume = 0;
+            // Where the last line end seen is (just past it): no line may be longer than MAX_LINE. The
+            // reader's chunks are at most MAX_LINE long, so only a line that ends in a chunk (or does not)
+            // after the one it began in can be too long: one memchr each way per chunk, not per line.
+            let mut line_start = held.len();
+            loop {
+                let avail = sr.fill_buf().await?;
+                if avail.is_empty() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection inside a reply",
+                    ));
+                }
+                let before = held.len();
+                held.extend_from_slice(avail);
+                let first_end = memchr::memchr(b'\n', &held[before..]).map(|i| before + i + 1);
+                if first_end.unwrap_or(held.len()) - line_start > MAX_LINE {
+                    return Err(std::io::Error::other(format!("a POP3 line longer than {MAX_LINE} octets")));
+                }
+                if let Some(i) = memchr::memrchr(b'\n', &held[before..]) {
+                    line_start = before + i + 1;
+                }
+                match wire::reply_end(&held[skip..], resume) {
+                    Ok(end) => {
+                        held.truncate(skip + end);
+                        sr.consume((skip + end).saturating_sub(before));
+                        return Ok(true);
+                    }
+                    Err(next) => {
+                        resume = next;
+                        let n = held.len() - before;
+                        sr.consume(n);
+                        if held.len() - skip > max {
+                            return Ok(false);
+                        }
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(idle, read).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the server stopped answering")),
         }
-        let mut held = Vec::new();
-        let mut over = false;
+    }
+
+    /// Reads past the rest of a multi-line response.
+    async fn skip_lines(&mut self) -> std::io::Result<()> {
         loop {
             let line = self.server_line().await?;
             if line == b".\r\n" || line == b".\n" {
-                break;
-            }
-            if !over {
-                held.extend_from_slice(&line);
-                over = held.len() > self.shared.max_message;
+                return Ok(());
             }
         }
-        if over {
-            return Ok(None);
-        }
-        let message = wire::unstuff(&held);
-        let shown = self.show(&message).await?;
-        Ok(Some((message, shown)))
     }
 
     /// What the client is shown for `message`.
@@ -341,67 +371,124 @@ impl Session<'_> {
         Ok(tokio::task::block_in_place(|| opener.open(user.as_deref(), key.as_deref(), &message)))
     }
 
-    /// RETR n, or TOP n k (asked of the server as RETR).
-    async fn retr(&mut self, n: u32, top: Option<usize>) -> std::io::Result<()> {
+    /// Asks the server for message `n` and makes it ready: `None` when the server refused (its status line
+    /// already relayed to the client when `relay`), or when the message was over the bound and streamed
+    /// as stored to the client (`relay`) or read past.
+    async fn prepare(&mut self, n: u32, relay: bool) -> std::io::Result<Option<Prepared>> {
         self.sw.write_all(format!("RETR {n}\r\n").as_bytes()).await?;
         self.sw.flush().await?;
         let status = self.status_line().await?;
         if !status.starts_with(b"+OK") {
-            return self.cw.write_all(&status).await;
+            if relay {
+                self.cw.write_all(&status).await?;
+            }
+            return Ok(None);
         }
-        let raw = match self.read_lines(&status).await? {
-            Lines::Held(raw) => raw,
-            // Too large to open: streamed as stored (for TOP too: the whole message, a superset of its top).
-            Lines::Streamed => return Ok(()),
+        let held = if relay {
+            match self.read_lines(&status).await? {
+                Lines::Held(held) => held,
+                // Too large to open: streamed as stored (for TOP too: the whole message, a superset of its top).
+                Lines::Streamed => return Ok(None),
+            }
+        } else {
+            let mut held = Vec::with_capacity(64 << 10);
+            held.extend_from_slice(&status);
+            if !self.append_reply(&mut held, status.len()).await? {
+                self.skip_lines().await?;
+                return Ok(None);
+            }
+            held
         };
         // A plaintext message goes back as it came. Stuffing only doubles a leading dot, which neither the
         // header nor an armor line begins with, so the stuffed lines tell as well as the message would.
-        if top.is_none() && !self.shared.opener.needs_opening(&raw) {
-            self.cw.write_all(&status).await?;
-            return self.cw.write_all(&raw).await;
+        let lines = &held[status.len()..];
+        if !self.shared.opener.needs_opening(lines) {
+            return Ok(Some(Prepared::AsStored(held)));
         }
-        let message = wire::unstuff(&raw);
+        let message = wire::unstuff(lines);
         let shown = self.show(&message).await?;
-        let shown_bytes: &[u8] = match &*shown {
-            Shown::AsStored => &message,
-            Shown::Opened(o) => o,
+        Ok(Some(match &*shown {
+            Shown::AsStored => Prepared::AsStored(held),
+            Shown::Opened(o) => {
+                let canonical = Zeroizing::new(crate::mime::canon::crlf(o));
+                self.sizes.insert(n, canonical.len());
+                Prepared::Opened(canonical)
+            }
+        }))
+    }
+
+    /// RETR n, or TOP n k (asked of the server as RETR); after a RETR, the next message is read ahead.
+    async fn retr(&mut self, n: u32, top: Option<usize>) -> std::io::Result<()> {
+        let prepared = match self.ahead.take() {
+            Some((m, prepared)) if m == n => prepared,
+            _ => match self.prepare(n, true).await? {
+                Some(p) => p,
+                None => return Ok(()),
+            },
         };
-        let canonical = crate::mime::canon::crlf(shown_bytes);
-        if let Shown::Opened(_) = &*shown {
-            self.sizes.insert(n, canonical.len());
+        match (top, &prepared) {
+            (None, Prepared::AsStored(held)) => self.cw.write_all(held).await?,
+            (None, Prepared::Opened(canonical)) => {
+                let mut out = format!("+OK {} octets\r\n", canonical.len()).into_bytes();
+                out.extend_from_slice(&wire::stuff(canonical));
+                self.cw.write_all(&out).await?;
+            }
+            (Some(k), Prepared::AsStored(held)) => {
+                let status_end = memchr::memchr(b'\n', held).map_or(0, |i| i + 1);
+                let message = crate::mime::canon::crlf(&wire::unstuff(&held[status_end..]));
+                let mut out = b"+OK top of message follows\r\n".to_vec();
+                out.extend_from_slice(&wire::stuff(wire::top(&message, k)));
+                self.cw.write_all(&out).await?;
+            }
+            (Some(k), Prepared::Opened(canonical)) => {
+                let mut out = b"+OK top of message follows\r\n".to_vec();
+                out.extend_from_slice(&wire::stuff(wire::top(canonical, k)));
+                self.cw.write_all(&out).await?;
+            }
         }
-        match (top, &*shown) {
-            (None, Shown::AsStored) => {
-                self.cw.write_all(&status).await?;
-                self.cw.write_all(&raw).await
-            }
-            (None, Shown::Opened(_)) => {
-                self.cw.write_all(format!("+OK {} octets\r\n", canonical.len()).as_bytes()).await?;
-                self.cw.write_all(&wire::stuff(&canonical)).await
-            }
-            (Some(k), _) => {
-                self.cw.write_all(b"+OK top of message follows\r\n").await?;
-                self.cw.write_all(&wire::stuff(wire::top(&canonical, k))).await
+        if top.is_none() {
+            let sequential = n == 1 || self.last_retr == Some(n - 1);
+            self.last_retr = Some(n);
+            if sequential {
+                self.read_ahead(n + 1).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Reads message `n` ahead, while the client is busy with the one it just got: POP3 clients retrieve
+    /// messages one after another, each a round trip to the server, and through the proxy each waited for
+    /// two (30% longer than direct to Dovecot, docs/performance.md). Only in a session whose LIST or STAT
+    /// already had the proxy read every message (so reading one more time changes nothing on the server,
+    /// such as a \Seen flag), only for a message that exists, and only after RETR of the first message or of
+    /// the one after the last RETR (a client that takes messages in another order, or sessions sharing the
+    /// work, would have the server send each message twice). The next command uses it when it is RETR
+    /// or TOP of `n`; any other command drops it.
+    async fn read_ahead(&mut self, n: u32) -> std::io::Result<()> {
+        let Some(count) = self.scanned else { return Ok(()) };
+        if n > count {
+            return Ok(());
+        }
+        if let Some(prepared) = self.prepare(n, false).await? {
+            self.ahead = Some((n, prepared));
+        }
+        Ok(())
     }
 
     /// Reads every message once, so that LIST and STAT can give the sizes RETR returns.
     async fn scan(&mut self) -> std::io::Result<()> {
-        if self.scanned {
+        if self.scanned.is_some() {
             return Ok(());
         }
-        for (n, _) in self.server_list().await? {
+        let list = self.server_list().await?;
+        for &(n, _) in &list {
             if self.sizes.contains_key(&n) {
                 continue;
             }
-            if let Some((_, shown)) = self.fetch(n).await?
-                && let Shown::Opened(o) = &*shown
-            {
-                self.sizes.insert(n, crate::mime::canon::crlf(o).len());
-            }
+            // An opened message's size is noted by prepare (and the message kept in the cache, if any).
+            self.prepare(n, false).await?;
         }
-        self.scanned = true;
+        self.scanned = Some(list.iter().map(|(n, _)| *n).max().unwrap_or(0));
         Ok(())
     }
 
@@ -496,36 +583,6 @@ impl Session<'_> {
             }
             self.sw.write_all(&answer).await?;
             self.sw.flush().await?;
-        }
-    }
-}
-
-/// Appends one line (up to and including LF, at most `max` octets) to `buf`; its length, 0 at the end of
-/// the stream.
-async fn append_line<R: tokio::io::AsyncBufRead + Unpin>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<usize> {
-    use tokio::io::AsyncBufReadExt;
-    let start = buf.len();
-    loop {
-        let avail = r.fill_buf().await?;
-        if avail.is_empty() {
-            return Ok(buf.len() - start);
-        }
-        let (chunk, done) = match memchr::memchr(b'\n', avail) {
-            Some(i) => (&avail[..=i], true),
-            None => (avail, false),
-        };
-        if buf.len() - start + chunk.len() > max {
-            return Err(std::io::Error::other(format!("a POP3 line longer than {max} octets")));
-        }
-        buf.extend_from_slice(chunk);
-        let n = chunk.len();
-        r.consume(n);
-        if done {
-            return Ok(buf.len() - start);
         }
     }
 }
