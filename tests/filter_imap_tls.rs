@@ -6,7 +6,10 @@
 //! - `tls = "implicit"` to the IMAPS port (server name `localhost`): the same;
 //! - `tls = "starttls"` with the `ca_file` of another CA: the client gets `* BYE` and no session, the proxy
 //!   logs why, and Dovecot saw no login (nothing was sent in clear after STARTTLS);
-//! - the connector itself against Dovecot's POP3 STLS and POP3S (there is no POP3 proxy yet).
+//! - the connector itself against Dovecot's POP3 STLS and POP3S;
+//! - `sealpost filter pop3` with `tls = "starttls"` (STLS) and `tls = "implicit"` (POP3S), poplib through
+//!   it: the decrypted message, LIST agreeing, Dovecot's POP3 login over TLS; with another CA's `ca_file`
+//!   the client gets `-ERR` and Dovecot saw no login.
 //!
 //! Needs Dovecot's IMAP and POP3 servers, openssl, gpg and /usr/bin/python3; each test skips with a
 //! printed reason when one is missing, and fails under `SEALPOST_REQUIRE_PEERS=1`.
@@ -47,7 +50,7 @@ fn setup(test: &str) -> Option<Setup> {
     Some(Setup { dovecot, dir, ks, openssl })
 }
 
-/// A running `sealpost filter imap`, killed on drop.
+/// A running `sealpost filter imap` (or `pop3`), killed on drop.
 struct Proxy {
     child: Child,
     addr: SocketAddr,
@@ -55,22 +58,27 @@ struct Proxy {
 }
 
 impl Proxy {
-    /// Starts the proxy in front of `upstream` with these extra `[imap]` lines (the TLS settings).
+    /// Starts the IMAP proxy in front of `upstream` with these extra `[imap]` lines (the TLS settings).
     fn start(s: &Setup, upstream: SocketAddr, tls: &str) -> Proxy {
+        Proxy::start_kind(s, "imap", upstream, tls)
+    }
+
+    /// Starts `sealpost filter KIND` (imap, pop3) in front of `upstream` with these extra `[KIND]` lines.
+    fn start_kind(s: &Setup, kind: &str, upstream: SocketAddr, tls: &str) -> Proxy {
         let port = free_port();
-        let config = s.dir.join(format!("imap-{port}.toml"));
+        let config = s.dir.join(format!("{kind}-{port}.toml"));
         std::fs::write(
             &config,
             format!(
                 "keystore = \"{}\"\nlocal_domains = [\"example.org\"]\nauthserv_id = \"imap.example.org\"\n\
-                 [imap]\nlisten = \"127.0.0.1:{port}\"\nupstream = \"{upstream}\"\nconnect_timeout_seconds = 20\n{tls}",
+                 [{kind}]\nlisten = \"127.0.0.1:{port}\"\nupstream = \"{upstream}\"\nconnect_timeout_seconds = 20\n{tls}",
                 s.ks.display()
             ),
         )
         .unwrap();
         let log = s.dir.join(format!("proxy-{port}.log"));
         let child = sealpost()
-            .args(["filter", "imap", "--config"])
+            .args(["filter", kind, "--config"])
             .arg(&config)
             .stderr(std::fs::File::create(&log).unwrap())
             .stdout(Stdio::null())
@@ -208,4 +216,57 @@ fn pop3_connector_against_dovecot() {
     let pop3_tls =
         log.lines().filter(|l| l.contains("pop3-login: Info: Login: user=<bob@example.org>") && l.contains(", TLS"));
     assert_eq!(pop3_tls.count(), 2, "{log}");
+}
+
+/// Through the POP3 proxy with TLS to Dovecot (STLS on the plain port, then POP3S): poplib gets the message
+/// decrypted, LIST agrees with RETR, and Dovecot logged a POP3 login over TLS each time.
+#[test]
+fn pop3_proxy_over_stls_and_pop3s() {
+    const TEST: &str = "pop3_tls_proxy";
+    let Some(s) = setup(TEST) else { return };
+    let ca = toml_path(&s.dovecot.ca_file().unwrap());
+    let runs = [
+        (s.dovecot.pop3_addr(), format!("tls = \"starttls\"\nca_file = \"{ca}\"\n")),
+        (s.dovecot.pop3s_addr().unwrap(), format!("tls = \"implicit\"\nca_file = \"{ca}\"\n")),
+    ];
+    for (n, (upstream, tls)) in runs.iter().enumerate() {
+        let proxy = Proxy::start_kind(&s, "pop3", *upstream, tls);
+        let mailbox = dovecot::pop3_retr_all(proxy.addr, "bob@example.org", PASSWORD)
+            .unwrap_or_else(|e| panic!("{tls}: {e}\nproxy log:\n{}\ndovecot log:\n{}", proxy.log(), s.dovecot.log()));
+        assert_eq!(mailbox.messages.len(), 1, "{tls}");
+        let m = &mailbox.messages[0];
+        let opened = String::from_utf8_lossy(&m.body).into_owned();
+        assert!(opened.starts_with("Sealpost-Verification: imap.example.org; format=pgp; status=pass;"), "{opened}");
+        assert!(opened.contains("The secret plan.") && !opened.contains("BEGIN PGP MESSAGE"), "{opened}");
+        assert_eq!(m.size, m.body.len() as u64, "{tls}: LIST size vs RETR");
+        let log = s.dovecot.log();
+        let logins = log
+            .lines()
+            .filter(|l| l.contains("pop3-login: Info: Login: user=<bob@example.org>") && l.contains(", TLS"));
+        assert_eq!(logins.count(), n + 1, "{tls}: no POP3 login over TLS in:\n{log}");
+    }
+}
+
+/// The POP3 proxy with STLS required and the `ca_file` of another CA: the client gets `-ERR`, nothing
+/// reaches Dovecot in clear (no USER, no login).
+#[test]
+fn pop3_proxy_with_another_ca_refuses_and_sends_nothing_in_clear() {
+    const TEST: &str = "pop3_tls_untrusted";
+    let Some(s) = setup(TEST) else { return };
+    let other = dovecot::make_ca(&s.openssl, &s.dir.join("other-ca"), "another CA");
+    let tls = format!("tls = \"starttls\"\nca_file = \"{}\"\n", toml_path(&other));
+    let proxy = Proxy::start_kind(&s, "pop3", s.dovecot.pop3_addr(), &tls);
+    let greeting = dovecot::greeting(proxy.addr, Duration::from_secs(20)).unwrap();
+    assert!(greeting.starts_with("-ERR"), "{greeting}");
+    let refused = dovecot::pop3_retr_all(proxy.addr, "bob@example.org", PASSWORD);
+    assert!(refused.is_err(), "a session through an untrusted upstream: {refused:?}");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !proxy.log().contains("certificate is not trusted") && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(proxy.log().contains("certificate is not trusted"), "proxy log:\n{}", proxy.log());
+    let log = s.dovecot.log();
+    assert!(log.contains("alert unknown ca"), "the proxy did not refuse in the handshake:\n{log}");
+    assert!(!log.contains("Login: user="), "a login reached Dovecot:\n{log}");
+    assert!(!log.contains("auth failed"), "credentials reached Dovecot:\n{log}");
 }
