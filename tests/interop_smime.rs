@@ -12,84 +12,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use common::pki::Pki;
 use common::{peer, pseudo_random, run, run_ok, scratch};
 
 fn sealpost() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sealpost"))
 }
 
-/// The PKI: root and intermediate CA, users Alice and Bob issued by the intermediate.
-struct Pki {
-    dir: PathBuf,
-    root: PathBuf,
-    inter: PathBuf,
-    alice: (PathBuf, PathBuf),
-    bob: (PathBuf, PathBuf),
-}
-
 fn openssl_or_skip(test: &str) -> Option<PathBuf> {
     peer(test, "openssl")
 }
 
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-}
-
 fn pki(openssl: &Path) -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
-    PKI.get_or_init(|| {
-        let dir = scratch("interop-smime-pki");
-        let ext = dir.join("ext.cnf");
-        write(
-            &ext,
-            "[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n\
-             [user]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\nsubjectAltName=email:copy\n",
-        );
-        let key = |name: &str| {
-            let k = dir.join(format!("{name}.key"));
-            run_ok(Command::new(openssl).args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072", "-out"]).arg(&k));
-            k
-        };
-        let root_key = key("root");
-        let root = dir.join("root.pem");
-        run_ok(
-            Command::new(openssl)
-                .args(["req", "-x509", "-new", "-key"])
-                .arg(&root_key)
-                .args(["-subj", "/CN=Sealpost Test Root", "-days", "30", "-sha256", "-extensions", "ca", "-config"])
-                .arg(&ext)
-                .arg("-out")
-                .arg(&root),
-        );
-        let issue = |name: &str, subj: &str, section: &str, ca: &Path, ca_key: &Path| -> (PathBuf, PathBuf) {
-            let k = key(name);
-            let csr = dir.join(format!("{name}.csr"));
-            let cert = dir.join(format!("{name}.pem"));
-            run_ok(Command::new(openssl).args(["req", "-new", "-key"]).arg(&k).args(["-subj", subj, "-out"]).arg(&csr));
-            run_ok(
-                Command::new(openssl)
-                    .args(["x509", "-req", "-in"])
-                    .arg(&csr)
-                    .arg("-CA")
-                    .arg(ca)
-                    .arg("-CAkey")
-                    .arg(ca_key)
-                    .args(["-CAcreateserial", "-days", "30", "-sha256", "-extfile"])
-                    .arg(&ext)
-                    .args(["-extensions", section, "-out"])
-                    .arg(&cert),
-            );
-            (cert, k)
-        };
-        let (inter, inter_key) = issue("inter", "/CN=Sealpost Test Intermediate", "ca", &root, &root_key);
-        let alice = issue("alice", "/CN=Alice/emailAddress=alice@example.org", "user", &inter, &inter_key);
-        let bob = issue("bob", "/CN=Bob/emailAddress=bob@example.org", "user", &inter, &inter_key);
-        for k in [&alice.1, &bob.1] {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(k, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        Pki { dir, root, inter, alice, bob }
-    })
+    PKI.get_or_init(|| Pki::make(openssl, "interop-smime-pki", 3072))
 }
 
 /// Content of several sizes: empty, short text, and random data of 3 MiB.

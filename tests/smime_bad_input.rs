@@ -1493,11 +1493,8 @@ fn pkcs1v15_signature_by_pss_key() -> Vec<u8> {
     let cert = sealpost::x509::Certificate::from_der(&regression_cert()).unwrap();
     let signers = [Signer { cert: cert.inner(), key: &key, chain: &[] }];
     let opts = SignOptions {
-        detached: false,
-        hash: sealpost::core::digest::HashAlgorithm::Sha256,
-        hash_named: false,
-        pss: false,
         signing_time: std::time::UNIX_EPOCH + Duration::from_secs(REGRESSION_TIME),
+        ..SignOptions::new(sealpost::core::digest::HashAlgorithm::Sha256)
     };
     let mut ber = Vec::new();
     sign(&mut &REGRESSION_TEXT[..], &mut ber, &signers, &opts, &sealpost::core::policy::Policy::default()).unwrap();

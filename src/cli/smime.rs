@@ -9,7 +9,7 @@ use cms::cert::IssuerAndSerialNumber;
 use x509_cert::Certificate;
 
 use super::VerdictFailure;
-use super::args::smime::{SmimeDecrypt, SmimeEncrypt, SmimeSign, SmimeVerify};
+use super::args::smime::{SmimeDecrypt, SmimeEncrypt, SmimeReceipt, SmimeSign, SmimeVerify, SmimeVerifyReceipt};
 use super::files::{self as io, Held, Output};
 use crate::core::digest::HashAlgorithm;
 use crate::core::policy::Policy;
@@ -84,9 +84,6 @@ pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
     if args.cert.len() != args.key.len() {
         bail!("give one --key for each --cert ({} certificates, {} keys)", args.cert.len(), args.key.len());
     }
-    if !args.receipt_request.is_empty() || !args.receipt_to.is_empty() {
-        bail!("receipt requests are {} (issue #12)", super::args::NOT_YET);
-    }
     let hash = match &args.digest {
         None => HashAlgorithm::Sha256,
         Some(n) => HashAlgorithm::from_name(n)
@@ -122,6 +119,8 @@ pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
                 .iter()
                 .any(|c| c.tbs_certificate().subject_public_key_info().algorithm.oid == x509::signature::RSASSA_PSS),
         signing_time: SystemTime::now(),
+        content_type: crate::smime::enveloped::ID_DATA,
+        extra_attrs: receipt_request(args, &cert_list)?.into_iter().collect(),
     };
     let mut input = io::input(args.io.input.as_deref())?;
     let mut out = Output::open(args.io.output.as_deref(), false)?;
@@ -137,6 +136,114 @@ pub(super) fn sign_cmd(args: &SmimeSign) -> anyhow::Result<()> {
         std::io::Write::flush(&mut w)?;
     }
     out.commit()
+}
+
+/// The ReceiptRequest attribute `--receipt-request` and `--receipt-to` ask for, if any.
+fn receipt_request(args: &SmimeSign, certs: &[Certificate]) -> anyhow::Result<Option<x509_cert::attr::Attribute>> {
+    use crate::smime::ess::{ReceiptRequest, ReceiptsFrom};
+    let from = match args.receipt_request.as_slice() {
+        [] => return Ok(None),
+        [one] if one.eq_ignore_ascii_case("all") => ReceiptsFrom::All,
+        [one] if one.eq_ignore_ascii_case("first") => ReceiptsFrom::FirstTier,
+        list => {
+            if let Some(bad) = list.iter().find(|a| !a.contains('@') || a.eq_ignore_ascii_case("all")) {
+                bail!("--receipt-request takes all, first, or e-mail addresses, not {bad:?}");
+            }
+            ReceiptsFrom::Only(list.to_vec())
+        }
+    };
+    let to = if args.receipt_to.is_empty() {
+        let emails = certs.first().map(|c| x509::Certificate::from_x509(c.clone())).transpose()?.map(|c| c.emails());
+        match emails.and_then(|e| e.into_iter().next()) {
+            Some(e) => vec![e],
+            None => bail!("the signer certificate has no e-mail address: give --receipt-to ADDR"),
+        }
+    } else {
+        args.receipt_to.clone()
+    };
+    Ok(Some(ReceiptRequest::new(from, to, &mut SystemRng)?.attribute()?))
+}
+
+pub(super) fn receipt_cmd(args: &SmimeReceipt) -> anyhow::Result<()> {
+    use crate::smime::ess;
+    let cert = own_cert(&args.cert)?;
+    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
+    let cert_key = signed::cert_rsa_key(&cert).with_context(|| format!("the certificate {}", args.cert.display()))?;
+    if cert_key.n() != key.public().n() {
+        return Err(crate::smime::SmimeError::UnusableKey(format!(
+            "the key {} does not belong to the certificate \"{}\"",
+            args.key.display(),
+            signed::describe(&cert)
+        ))
+        .into());
+    }
+    let original = read_cms(Some(&args.signed))?;
+    // RFC 2634 section 2.3: the original's signature is verified before its receipt request is acted on.
+    let anchors = certs_all(&args.ca)?;
+    let policy = Policy::default();
+    let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
+        x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
+            .map_err(crate::smime::SmimeError::from)
+    };
+    let opts =
+        VerifyOptions { certs: &[], policy: &policy, chain: if anchors.is_empty() { None } else { Some(&check) } };
+    let verdict = match &args.content {
+        Some(path) => signed::verify(&original, Some(&mut io::input(Some(path))?), &opts, &mut std::io::sink())?,
+        None => signed::verify(&original, None, &opts, &mut std::io::sink())?,
+    };
+    if !verdict.signature_ok() {
+        return Err(VerdictFailure(format!(
+            "the original does not verify ({}: {}); no receipt is made",
+            verdict.status,
+            verdict.summary()
+        ))
+        .into());
+    }
+    let emails = x509::Certificate::from_x509(cert.clone())?.emails();
+    let requested = ess::requested(&original, &emails)?;
+    let signer = Signer { cert: &cert, key: &key, chain: &[] };
+    let der = ess::make_receipt(&requested, &signer, HashAlgorithm::Sha256, SystemTime::now(), &policy)?;
+    let mut out = Output::open(args.output.as_deref(), false)?;
+    write_cms(&mut out, &der, args.pem)?;
+    out.commit()?;
+    eprintln!(
+        "smime: signed receipt made by {} for the message signed by {}; send it to {}",
+        signed::describe(&cert),
+        verdict
+            .signers
+            .iter()
+            .find(|s| s.status == crate::core::verdict::SignerStatus::Good)
+            .map_or("?", |s| s.id.as_str()),
+        requested.request.to.join(", ")
+    );
+    Ok(())
+}
+
+pub(super) fn verify_receipt_cmd(args: &SmimeVerifyReceipt) -> anyhow::Result<()> {
+    let extra = certs_all(&args.cert)?;
+    let anchors = certs_all(&args.ca)?;
+    if anchors.is_empty() && !args.no_chain {
+        bail!("give the trusted CA certificates with --ca, or --no-chain to check the signature only");
+    }
+    let policy = Policy::default();
+    let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
+        x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
+            .map_err(crate::smime::SmimeError::from)
+    };
+    let opts = VerifyOptions { certs: &extra, policy: &policy, chain: if args.no_chain { None } else { Some(&check) } };
+    let original = read_cms(Some(&args.original))?;
+    let receipt = read_cms(args.receipt.as_deref())?;
+    let verdict = crate::smime::ess::verify_receipt(&receipt, &original, &opts)?;
+    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+    if !verdict.signature_ok() {
+        return Err(VerdictFailure(format!("receipt verification failed: {}", verdict.status)).into());
+    }
+    eprintln!(
+        "smime: the receipt answers {}: originatorSignatureValue, signedContentIdentifier, content type and \
+         msgSigDigest match",
+        args.original.display()
+    );
+    Ok(())
 }
 
 pub(super) fn verify_cmd(args: &SmimeVerify) -> anyhow::Result<()> {

@@ -183,6 +183,18 @@ pub struct Verdict {
     /// unencrypted message is not decrypted).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub partially_encrypted: bool,
+    /// The signer asks for a signed receipt (S/MIME, RFC 2634).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_request: Option<ReceiptRequested>,
+}
+
+/// A signed receipt request as the verdict reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiptRequested {
+    /// Whom receipts are requested from: `all`, `first-tier`, or a list of addresses.
+    pub from: String,
+    /// Where receipts are to be sent.
+    pub to: Vec<String>,
 }
 
 impl Verdict {
@@ -202,6 +214,7 @@ impl Verdict {
             part: None,
             from: None,
             partially_encrypted: false,
+            receipt_request: None,
         }
     }
 
@@ -287,6 +300,9 @@ impl Verdict {
                 Integrity::NotApplicable => "n/a",
             };
             parts.push(format!("encrypted with {cipher}, {integrity}"));
+        }
+        if let Some(r) = &self.receipt_request {
+            parts.push(format!("signed receipt requested (from {}; to {})", r.from, r.to.join(", ")));
         }
         if let Some(f) = &self.failure {
             parts.push(format!("FAILED: {f}"));

@@ -42,7 +42,7 @@ fn issuer_serial(cert: &x509_cert::Certificate) -> IssuerAndSerialNumber {
 /// The `multipart/signed` entity around `payload`.
 fn signed_entity(payload: &[u8], me: &X509Identity, policy: &Policy, rng: &mut dyn Rng) -> Result<Vec<u8>, MailError> {
     let hash = HashAlgorithm::Sha256;
-    let opts = SignOptions { detached: true, hash, hash_named: false, pss: false, signing_time: SystemTime::now() };
+    let opts = SignOptions { detached: true, ..SignOptions::new(hash) };
     let mut der = Vec::new();
     signed::sign(
         &mut Cursor::new(payload),
@@ -131,13 +131,7 @@ pub fn encrypt(
 pub fn sign_opaque(raw: &[u8], me: &X509Identity, policy: &Policy) -> Result<Vec<u8>, MailError> {
     let split = Split::new(raw)?;
     let payload = split.protected_entity("clear");
-    let opts = SignOptions {
-        detached: false,
-        hash: HashAlgorithm::Sha256,
-        hash_named: false,
-        pss: false,
-        signing_time: SystemTime::now(),
-    };
+    let opts = SignOptions::new(HashAlgorithm::Sha256);
     let mut der = Vec::new();
     let signer = Signer { cert: &me.cert, key: &me.key, chain: &[] };
     signed::sign(&mut Cursor::new(&payload), &mut der, &[signer], &opts, policy)?;

@@ -13,6 +13,7 @@
 pub mod ber;
 pub mod compressed;
 pub mod enveloped;
+pub mod ess;
 pub mod input;
 pub mod signed;
 
@@ -47,6 +48,9 @@ pub enum SmimeError {
     /// A certificate path that does not validate (signature, validity, constraints, usage).
     #[error("certificate path invalid: {0}")]
     Chain(String),
+    /// A signed receipt that cannot or must not be made (RFC 2634): none requested, not from us, a receipt.
+    #[error("no receipt: {0}")]
+    Receipt(String),
     /// An error of the core (policy refusal, budget, I/O, a bad signature).
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -65,7 +69,8 @@ impl SmimeError {
             SmimeError::UnusableKey(_)
             | SmimeError::CannotDecrypt(_)
             | SmimeError::Integrity(_)
-            | SmimeError::Chain(_) => true,
+            | SmimeError::Chain(_)
+            | SmimeError::Receipt(_) => true,
             SmimeError::Core(c) => c.is_verdict(),
             SmimeError::Malformed { .. } | SmimeError::Unsupported(_) => false,
         }

@@ -74,7 +74,10 @@ fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, SmimeError>
 }
 
 /// The single value of a signed attribute, if the attribute is there.
-fn single_value<'a>(attrs: &'a SetOfVec<Attribute>, oid: &ObjectIdentifier) -> Result<Option<&'a Any>, SmimeError> {
+pub(crate) fn single_value<'a>(
+    attrs: &'a SetOfVec<Attribute>,
+    oid: &ObjectIdentifier,
+) -> Result<Option<&'a Any>, SmimeError> {
     let mut found = attrs.iter().filter(|a| a.oid == *oid);
     let Some(attr) = found.next() else { return Ok(None) };
     if found.next().is_some() || attr.values.len() != 1 {
@@ -152,6 +155,25 @@ pub struct SignOptions {
     pub pss: bool,
     /// Time for the signing-time attribute.
     pub signing_time: SystemTime,
+    /// The content's type: id-data, or id-ct-receipt for a signed receipt ([`super::ess`]).
+    pub content_type: ObjectIdentifier,
+    /// Further signed attributes for every signer (a receipt request, a receipt's msgSigDigest).
+    pub extra_attrs: Vec<Attribute>,
+}
+
+impl SignOptions {
+    /// Signing data with `hash` now: attached, PKCS #1 v1.5, no further attributes.
+    pub fn new(hash: HashAlgorithm) -> SignOptions {
+        SignOptions {
+            detached: false,
+            hash,
+            hash_named: false,
+            pss: false,
+            signing_time: SystemTime::now(),
+            content_type: ID_DATA,
+            extra_attrs: Vec::new(),
+        }
+    }
 }
 
 fn smime_capabilities() -> Result<Any, SmimeError> {
@@ -216,7 +238,7 @@ pub fn sign(
     out.write_all(&digest_algs.to_der()?)?;
     // EncapsulatedContentInfo
     write_header(out, 0x30, None)?;
-    out.write_all(&ID_DATA.to_der()?)?;
+    out.write_all(&opts.content_type.to_der()?)?;
     let mut hasher = Hasher::new(opts.hash);
     let mut buf = vec![0u8; PIECE];
     if !opts.detached {
@@ -269,10 +291,14 @@ pub fn sign(
     let mut infos = Vec::new();
     for s in signers {
         let mut attrs = SetOfVec::new();
-        attrs.insert(attribute(ATTR_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?)?;
+        attrs.insert(attribute(ATTR_CONTENT_TYPE, Any::encode_from(&opts.content_type)?)?)?;
         attrs.insert(attribute(ATTR_SIGNING_TIME, Any::encode_from(&time)?)?)?;
         attrs.insert(attribute(ATTR_MESSAGE_DIGEST, Any::encode_from(&OctetString::new(digest.as_bytes())?)?)?)?;
         attrs.insert(attribute(ATTR_SMIME_CAPABILITIES, smime_capabilities()?)?)?;
+        attrs.insert(super::ess::signing_certificate_v2(s.cert)?)?;
+        for a in &opts.extra_attrs {
+            attrs.insert(a.clone())?;
+        }
         let signed = attrs.to_der()?;
         let attr_digest = crate::core::digest::digest(opts.hash, &signed);
         let padding = if opts.pss { SignaturePadding::Pss } else { SignaturePadding::Pkcs1v15 };
@@ -431,6 +457,7 @@ fn check_signer(
                     return Err(SmimeError::malformed("signed attributes", "content-type does not match the content"));
                 }
                 time = signing_time(attrs)?;
+                super::ess::check_signing_certificate(attrs, cert)?;
                 crate::core::digest::digest(sig_hash, &attrs.to_der()?).as_bytes().to_vec()
             }
             None => content_digest.to_vec(),
@@ -468,16 +495,16 @@ fn check_signer(
 /// The parts of a SignedData message verification needs, found without copying the content: the `cms`
 /// crate's owned structures would copy a large content three times (ContentInfo, SignedData, eContent), so
 /// only the small parts (certificates, SignerInfos) are decoded with it.
-struct SignedParts<'a> {
-    econtent_type: ObjectIdentifier,
+pub(crate) struct SignedParts<'a> {
+    pub(crate) econtent_type: ObjectIdentifier,
     /// The content octets (CMS: the OCTET STRING's value; PKCS #7 may carry another type: its value octets).
-    econtent: Option<&'a [u8]>,
-    certificates: Vec<Certificate>,
-    signer_infos: SignerInfos,
+    pub(crate) econtent: Option<&'a [u8]>,
+    pub(crate) certificates: Vec<Certificate>,
+    pub(crate) signer_infos: SignerInfos,
 }
 
 impl<'a> SignedParts<'a> {
-    fn parse(der: &'a [u8]) -> Result<SignedParts<'a>, SmimeError> {
+    pub(crate) fn parse(der: &'a [u8]) -> Result<SignedParts<'a>, SmimeError> {
         use super::ber::DerReader;
         let mut top = DerReader::new(der, "CMS message");
         let mut ci = top.read_nested(0x30, "ContentInfo")?;
@@ -595,6 +622,12 @@ pub fn verify(
     let mut verdict = Verdict::new(Format::Smime);
     for info in sd.signer_infos.0.iter() {
         verdict.signers.push(check_signer(info, &sd.econtent_type, &digests, &pool, opts));
+        if verdict.receipt_request.is_none()
+            && sd.econtent_type != super::ess::ID_CT_RECEIPT
+            && let Ok(Some(r)) = super::ess::ReceiptRequest::of_signer(info)
+        {
+            verdict.receipt_request = Some(r.summary());
+        }
     }
     Ok(verdict.finish())
 }

@@ -17,9 +17,9 @@ pub enum SmimeCommand {
     Encrypt(SmimeEncrypt),
     /// Decrypt EnvelopedData or AuthEnvelopedData.
     Decrypt(SmimeDecrypt),
-    /// Make an RFC 2634 signed receipt for a message that asked for one (not implemented yet: issue #12).
+    /// Make an RFC 2634 signed receipt for a signed message that asks for one.
     Receipt(SmimeReceipt),
-    /// Check a signed receipt against the original message (not implemented yet: issue #12).
+    /// Check a signed receipt against the original message it answers.
     VerifyReceipt(SmimeVerifyReceipt),
     /// Make CompressedData (RFC 3274, zlib).
     Compress(SmimeCompress),
@@ -54,11 +54,12 @@ pub struct SmimeSign {
     /// PEM output instead of DER.
     #[arg(long)]
     pub pem: bool,
-    /// Request a signed receipt (RFC 2634): all, first, or addresses.
+    /// Ask for a signed receipt (RFC 2634) from every recipient (all), from those who got the message
+    /// directly rather than through a list (first), or from these addresses only.
     #[arg(long, value_name = "all|first|ADDR", num_args = 1..)]
     pub receipt_request: Vec<String>,
-    /// Where receipts should be sent.
-    #[arg(long, value_name = "ADDR", num_args = 1..)]
+    /// Where receipts are to be sent (default: the signer certificate's e-mail address).
+    #[arg(long, value_name = "ADDR", num_args = 1.., requires = "receipt_request")]
     pub receipt_to: Vec<String>,
     /// Passphrase file for an encrypted key.
     #[arg(long, value_name = "FILE")]
@@ -146,30 +147,64 @@ pub struct SmimeDecrypt {
 
 /// `smime receipt`.
 #[derive(Debug, Args)]
+#[command(after_help = "The original's signature is checked first (and its certificate path when --ca is given); \
+no receipt is made for a message that does not verify, that does not ask for one, that asks for one from \
+other addresses than the certificate's, or that is itself a receipt. The receipt is a SignedData (DER, or \
+PEM with --pem) whose content is a Receipt (id-ct-receipt); send it to the addresses `smime verify` \
+reports as receiptsTo. A receipt proves that software holding this key processed the message, not that a \
+person read it.\n\nExamples:\n  sealpost smime receipt --cert bob.cert --key bob.key -o receipt.p7s letter.p7m\n  \
+sealpost smime receipt --cert bob.cert --key bob.key --ca root.pem --pem letter.p7m")]
 pub struct SmimeReceipt {
-    /// Our certificate.
+    /// Our certificate (the receipt's signer).
     #[arg(long, value_name = "CERT")]
     pub cert: PathBuf,
     /// Our key.
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    /// Passphrase file for an encrypted key.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Trusted CA certificates: also check the original signer's certificate path.
+    #[arg(long, value_name = "CA")]
+    pub ca: Vec<PathBuf>,
+    /// The content of a detached original (SIGNED is then the signature).
+    #[arg(long, value_name = "FILE")]
+    pub content: Option<PathBuf>,
+    /// PEM output instead of DER.
+    #[arg(long)]
+    pub pem: bool,
     /// Write here instead of standard output.
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
-    /// The signed message that requested a receipt.
+    /// The signed message that requested a receipt (DER, BER or PEM).
     #[arg(value_name = "SIGNED")]
     pub signed: PathBuf,
 }
 
 /// `smime verify-receipt`.
 #[derive(Debug, Args)]
+#[command(after_help = "Checks the receipt's signature and certificate path, then that it answers ORIGINAL: its \
+originatorSignatureValue is the signature of a signer of the original that asked for a receipt, with the \
+same signedContentIdentifier and content type, and its msgSigDigest is the digest of that signer's signed \
+attributes. Exit status 0 when all hold, 1 when any does not.\n\nExamples:\n  \
+sealpost smime verify-receipt --ca root.pem --original letter.p7m receipt.p7s\n  \
+sealpost smime verify-receipt --no-chain --cert bob.cert --original letter.p7m receipt.p7s")]
 pub struct SmimeVerifyReceipt {
     /// Trusted CA certificates.
     #[arg(long, value_name = "CA")]
     pub ca: Vec<PathBuf>,
-    /// The original signed message.
+    /// Signer certificates not carried in the receipt.
+    #[arg(long, value_name = "CERT")]
+    pub cert: Vec<PathBuf>,
+    /// Check the receipt's signature only, not its certificate chain.
+    #[arg(long)]
+    pub no_chain: bool,
+    /// The original signed message (as sent, with its receipt request).
     #[arg(long, value_name = "SIGNED")]
     pub original: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)] // Documented on the struct.
+    pub verdict: VerdictOut,
     /// The receipt ("-" or absent: standard input).
     #[arg(value_name = "RECEIPT")]
     pub receipt: Option<PathBuf>,

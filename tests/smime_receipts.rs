@@ -1,0 +1,396 @@
+//! S/MIME signed receipts (RFC 2634) and ESS signing-certificate-v2 (RFC 5035) with `openssl cms`, both
+//! ways, on a PKI openssl makes (root, intermediate, Alice, Bob):
+//!
+//! - openssl signs with `-receipt_request_all` (and `_first`, `_from`), `smime verify` reports the request,
+//!   `smime receipt` makes the receipt, `openssl cms -verify_receipt` accepts it (and so do we);
+//! - `smime sign --receipt-request` asks, `openssl cms -cmsout -print` shows the request and `openssl cms
+//!   -verify -cades` accepts our signing-certificate-v2, openssl answers with `-sign_receipt`, `smime
+//!   verify-receipt` accepts it;
+//! - a receipt for another message, with a changed msgSigDigest, or with a damaged signature fails with exit
+//!   1 (openssl agrees on the msgSigDigest); no receipt is made for a message that asks for none, that asks
+//!   other addresses, that is itself a receipt, or whose signature is bad;
+//! - a signature whose signing-certificate-v2 names another certificate of the same key fails.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::pki::Pki;
+use common::{peer, run_ok};
+
+fn sealpost() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sealpost"))
+}
+
+struct World {
+    pki: Pki,
+    openssl: PathBuf,
+    /// Root and intermediate in one file: the trust anchors for both tools.
+    cas: PathBuf,
+    text: PathBuf,
+}
+
+fn world(test: &str) -> Option<&'static World> {
+    let openssl = peer(test, "openssl")?;
+    static WORLD: OnceLock<World> = OnceLock::new();
+    Some(WORLD.get_or_init(|| {
+        let pki = Pki::make(&openssl, "smime-receipts-pki", 2048);
+        let cas = pki.dir.join("cas.pem");
+        let both = [std::fs::read(&pki.root).unwrap(), std::fs::read(&pki.inter).unwrap()].concat();
+        std::fs::write(&cas, both).unwrap();
+        let text = pki.dir.join("letter.txt");
+        std::fs::write(&text, b"Dear Bob,\r\nplease confirm that you got this.\r\n-- Alice\r\n").unwrap();
+        World { pki, openssl, cas, text }
+    }))
+}
+
+impl World {
+    fn openssl(&self) -> Command {
+        Command::new(&self.openssl)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.pki.dir.join(name)
+    }
+
+    /// openssl signs the letter as Alice (attached, DER) with these receipt-request options.
+    fn openssl_signed(&self, name: &str, request: &[&str]) -> PathBuf {
+        let out = self.path(name);
+        run_ok(
+            self.openssl()
+                .args(["cms", "-sign", "-nodetach", "-outform", "DER", "-in"])
+                .arg(&self.text)
+                .arg("-signer")
+                .arg(&self.pki.alice.0)
+                .arg("-inkey")
+                .arg(&self.pki.alice.1)
+                .arg("-certfile")
+                .arg(&self.pki.inter)
+                .args(request)
+                .arg("-out")
+                .arg(&out),
+        );
+        out
+    }
+
+    /// `sealpost smime receipt` as Bob for `signed`.
+    fn our_receipt(&self, signed: &Path, name: &str) -> (Output, PathBuf) {
+        let out = self.path(name);
+        let o = sealpost()
+            .args(["smime", "receipt", "--cert"])
+            .arg(&self.pki.bob.0)
+            .arg("--key")
+            .arg(&self.pki.bob.1)
+            .arg("--ca")
+            .arg(&self.cas)
+            .arg("-o")
+            .arg(&out)
+            .arg(signed)
+            .output()
+            .unwrap();
+        (o, out)
+    }
+
+    fn openssl_verify_receipt(&self, receipt: &Path, original: &Path) -> Output {
+        self.openssl()
+            .args(["cms", "-verify_receipt"])
+            .arg(receipt)
+            .args(["-rctform", "DER", "-inform", "DER", "-in"])
+            .arg(original)
+            .arg("-CAfile")
+            .arg(&self.cas)
+            .output()
+            .unwrap()
+    }
+
+    fn our_verify_receipt(&self, receipt: &Path, original: &Path) -> Output {
+        sealpost()
+            .args(["smime", "verify-receipt", "--ca"])
+            .arg(&self.cas)
+            .arg("--original")
+            .arg(original)
+            .arg(receipt)
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn openssl_requests_we_answer_openssl_verifies() {
+    let Some(w) = world("openssl_requests_we_answer") else { return };
+    for (name, request, from) in [
+        ("all", &["-receipt_request_all"][..], "all"),
+        ("first", &["-receipt_request_first"][..], "first-tier"),
+        ("from-bob", &["-receipt_request_from", "bob@example.org"][..], "bob@example.org"),
+    ] {
+        let mut opts = request.to_vec();
+        opts.extend(["-receipt_request_to", "alice@example.org"]);
+        let signed = w.openssl_signed(&format!("o-{name}.der"), &opts);
+        // smime verify reports the request, on stderr and in the JSON verdict.
+        let json = w.path(&format!("o-{name}.json"));
+        let o = sealpost()
+            .args(["smime", "verify", "--ca"])
+            .arg(&w.cas)
+            .arg("--verdict-json")
+            .arg(&json)
+            .arg(&signed)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr)
+                .contains(&format!("signed receipt requested (from {from}; to alice@example.org)")),
+            "{name}: {}",
+            text(&o)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(v["receipt_request"]["from"], from, "{v}");
+        assert_eq!(v["receipt_request"]["to"][0], "alice@example.org", "{v}");
+        // We answer; openssl and we accept the receipt.
+        let (o, receipt) = w.our_receipt(&signed, &format!("r-{name}.der"));
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("send it to alice@example.org"), "{}", text(&o));
+        let o = w.openssl_verify_receipt(&receipt, &signed);
+        assert!(o.status.success(), "{name}: openssl -verify_receipt: {}", text(&o));
+        let o = w.our_verify_receipt(&receipt, &signed);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+    }
+}
+
+#[test]
+fn we_request_openssl_answers_we_verify() {
+    let Some(w) = world("we_request_openssl_answers") else { return };
+    for (name, args, from, shown) in [
+        ("all", vec!["--receipt-request", "all"], "Receipts From: All", "alice@example.org"),
+        (
+            "list",
+            vec!["--receipt-request", "bob@example.org", "--receipt-to", "receipts@example.org"],
+            "email:bob@example.org",
+            "receipts@example.org",
+        ),
+    ] {
+        let signed = w.path(&format!("s-{name}.der"));
+        let o = sealpost()
+            .args(["smime", "sign", "--cert"])
+            .arg(&w.pki.alice.0)
+            .arg("--key")
+            .arg(&w.pki.alice.1)
+            .arg("--include")
+            .arg(&w.pki.inter)
+            .args(&args)
+            .arg("-o")
+            .arg(&signed)
+            .arg(&w.text)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        // openssl reads the request, and with -cades checks our ESS signing-certificate-v2.
+        let printed =
+            w.openssl().args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"]).arg(&signed).output().unwrap();
+        let printed = String::from_utf8_lossy(&printed.stdout).into_owned();
+        assert!(
+            printed.contains("id-smime-aa-receiptRequest") && printed.contains("id-smime-aa-signingCertificateV2"),
+            "{printed}"
+        );
+        let o = w
+            .openssl()
+            .args(["cms", "-verify", "-cades", "-receipt_request_print", "-inform", "DER", "-in"])
+            .arg(&signed)
+            .arg("-CAfile")
+            .arg(&w.cas)
+            .args(["-out", "/dev/null"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(
+            o.status.success()
+                && said.contains("CAdES Verification successful")
+                && said.contains(from)
+                && said.contains(&format!("email:{shown}")),
+            "{name}: the request as openssl reads it: {}",
+            text(&o)
+        );
+        assert!(o.status.success(), "{name}: openssl -verify -cades: {}", text(&o));
+        // openssl answers as Bob; we accept its receipt.
+        let receipt = w.path(&format!("or-{name}.der"));
+        run_ok(
+            w.openssl()
+                .args(["cms", "-sign_receipt", "-inform", "DER", "-outform", "DER", "-in"])
+                .arg(&signed)
+                .arg("-signer")
+                .arg(&w.pki.bob.0)
+                .arg("-inkey")
+                .arg(&w.pki.bob.1)
+                .arg("-certfile")
+                .arg(&w.pki.inter)
+                .arg("-CAfile")
+                .arg(&w.cas)
+                .arg("-out")
+                .arg(&receipt),
+        );
+        let o = w.our_verify_receipt(&receipt, &signed);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        let said = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(said.contains("pass: good signature from") && said.contains("CN=Bob"), "{}", text(&o));
+    }
+}
+
+/// The Receipt inside a signed receipt, signed again by Bob with this msgSigDigest (through the library:
+/// no tool makes a wrong one on purpose).
+fn resigned_receipt(w: &World, receipt: &Path, msg_sig_digest: Vec<u8>) -> PathBuf {
+    use der::asn1::{OctetString, SetOfVec};
+    use sealpost::smime::ess::{ATTR_MSG_SIG_DIGEST, ID_CT_RECEIPT};
+    use sealpost::smime::signed::{SignOptions, Signer, sign};
+    let content = w.path("receipt-content.der");
+    let o = sealpost().args(["smime", "verify", "--no-chain", "-o"]).arg(&content).arg(receipt).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let key =
+        sealpost::core::rsa::RsaPrivateKey::from_pem(&std::fs::read_to_string(&w.pki.bob.1).unwrap(), None).unwrap();
+    let cert = sealpost::x509::Certificate::read_all(&std::fs::read(&w.pki.bob.0).unwrap()).unwrap().remove(0);
+    let mut values = SetOfVec::new();
+    values.insert(der::Any::encode_from(&OctetString::new(msg_sig_digest).unwrap()).unwrap()).unwrap();
+    let opts = SignOptions {
+        content_type: ID_CT_RECEIPT,
+        extra_attrs: vec![x509_cert::attr::Attribute { oid: ATTR_MSG_SIG_DIGEST, values }],
+        ..SignOptions::new(sealpost::core::digest::HashAlgorithm::Sha256)
+    };
+    let mut out = Vec::new();
+    let signers = [Signer { cert: cert.inner(), key: &key, chain: &[] }];
+    sign(&mut &std::fs::read(&content).unwrap()[..], &mut out, &signers, &opts, &Default::default()).unwrap();
+    let path = w.path("resigned-receipt.ber");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn receipts_that_do_not_answer_the_original_fail() {
+    let Some(w) = world("receipts_that_do_not_answer") else { return };
+    let request = ["-receipt_request_all", "-receipt_request_to", "alice@example.org"];
+    let first = w.openssl_signed("m-first.der", &request);
+    let second = w.openssl_signed("m-second.der", &request);
+    let (o, receipt) = w.our_receipt(&first, "m-receipt.der");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(w.our_verify_receipt(&receipt, &first).status.success());
+    // For another message: exit 1, on both sides.
+    let o = w.our_verify_receipt(&receipt, &second);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the receipt is for another message"), "{}", text(&o));
+    assert!(!w.openssl_verify_receipt(&receipt, &second).status.success());
+    // The same Receipt signed again with a changed msgSigDigest: exit 1; openssl refuses it too. With the
+    // right digest (taken from our own receipt) the re-signed receipt passes: the test changes one thing.
+    // (The right digest is taken from the receipt openssl accepted above.)
+    let right = {
+        use der::{Decode, Encode};
+        let ci = cms::content_info::ContentInfo::from_der(&std::fs::read(&receipt).unwrap()).unwrap();
+        let sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+        let attrs = sd.signer_infos.0.get(0).unwrap().signed_attrs.clone().unwrap();
+        let attr = attrs.iter().find(|a| a.oid == sealpost::smime::ess::ATTR_MSG_SIG_DIGEST).unwrap();
+        let value = attr.values.get(0).unwrap().to_der().unwrap();
+        der::asn1::OctetString::from_der(&value).unwrap().as_bytes().to_vec()
+    };
+    assert_eq!(right.len(), 32);
+    let good = resigned_receipt(w, &receipt, right.clone());
+    let o = w.our_verify_receipt(&good, &first);
+    assert!(o.status.success(), "the re-signed receipt with the right digest: {}", text(&o));
+    let mut wrong = right;
+    wrong[0] ^= 1;
+    let bad = resigned_receipt(w, &receipt, wrong);
+    let o = w.our_verify_receipt(&bad, &first);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("msgSigDigest does not match"), "{}", text(&o));
+    let bad_der = w.path("resigned-bad.der");
+    let o = sealpost().args(["smime", "verify", "--no-chain", "-o", "/dev/null"]).arg(&bad).output().unwrap();
+    assert!(o.status.success(), "the bad receipt's own signature is good: {}", text(&o));
+    std::fs::copy(&bad, &bad_der).unwrap();
+    let der = w
+        .openssl()
+        .args(["cms", "-cmsout", "-inform", "DER", "-outform", "DER", "-in"])
+        .arg(&bad)
+        .arg("-out")
+        .arg(&bad_der)
+        .output()
+        .unwrap();
+    assert!(der.status.success(), "{}", text(&der));
+    assert!(!w.openssl_verify_receipt(&bad_der, &first).status.success(), "openssl accepted a changed msgSigDigest");
+    // A damaged receipt signature: exit 1.
+    let mut damaged = std::fs::read(&receipt).unwrap();
+    let n = damaged.len();
+    damaged[n - 10] ^= 0x40;
+    let damaged_path = w.path("m-damaged.der");
+    std::fs::write(&damaged_path, damaged).unwrap();
+    let o = w.our_verify_receipt(&damaged_path, &first);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[test]
+fn no_receipt_where_none_may_be_made() {
+    let Some(w) = world("no_receipt_where_none_may_be_made") else { return };
+    let cases: [(&str, Vec<&str>, &str); 2] = [
+        ("none", vec![], "does not request a signed receipt"),
+        (
+            "carol-only",
+            vec!["-receipt_request_from", "carol@example.org", "-receipt_request_to", "alice@example.org"],
+            "requested from carol@example.org only, not from bob@example.org",
+        ),
+    ];
+    for (name, request, why) in cases {
+        let signed = w.openssl_signed(&format!("n-{name}.der"), &request);
+        let (o, out) = w.our_receipt(&signed, &format!("n-{name}-receipt.der"));
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(why), "{name}: {}", text(&o));
+        assert!(!out.exists(), "{name}: a receipt was written");
+    }
+    // A receipt is never answered with a receipt.
+    let signed = w.openssl_signed("n-asks.der", &["-receipt_request_all", "-receipt_request_to", "alice@example.org"]);
+    let (o, receipt) = w.our_receipt(&signed, "n-asks-receipt.der");
+    assert!(o.status.success(), "{}", text(&o));
+    let (o, _) = w.our_receipt(&receipt, "n-receipt-of-receipt.der");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("itself a signed receipt"), "{}", text(&o));
+    // An original whose signature is bad: no receipt.
+    let mut tampered = std::fs::read(&signed).unwrap();
+    let at = tampered.windows(6).position(|x| x == b"please").unwrap();
+    tampered[at] = b'P';
+    let tampered_path = w.path("n-tampered.der");
+    std::fs::write(&tampered_path, tampered).unwrap();
+    let (o, out) = w.our_receipt(&tampered_path, "n-tampered-receipt.der");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not verify"), "{}", text(&o));
+    assert!(!out.exists());
+}
+
+/// openssl with -cades puts signing-certificate-v2 on its signature; with -keyid -nocerts the signer is
+/// found by key identifier among the certificates given. Alice's key has two certificates: the one named
+/// in the attribute verifies, the other (same key, so the RSA signature alone would pass) fails.
+#[test]
+fn signing_certificate_v2_binds_the_certificate() {
+    let Some(w) = world("signing_certificate_v2_binds") else { return };
+    let signed = w.openssl_signed("c-signed.der", &["-cades", "-keyid", "-nocerts"]);
+    let second = w.pki.issue_user("alice-again", &w.pki.alice.1, "/CN=Alice/emailAddress=alice@example.org");
+    let verify = |cert: &Path| {
+        sealpost()
+            .args(["smime", "verify", "--no-chain", "-o", "/dev/null", "--cert"])
+            .arg(cert)
+            .arg(&signed)
+            .output()
+            .unwrap()
+    };
+    let o = verify(&w.pki.alice.0);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = verify(&second);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("identifies another certificate"), "{}", text(&o));
+}
