@@ -95,6 +95,36 @@ impl World {
         (o, out)
     }
 
+    /// Alice's message to Bob as her MUA would send it: openssl's S/MIME multipart/signed with a header
+    /// (CRLF line ends, a Message-ID `<NAME@example.org>`), with these receipt-request options.
+    fn openssl_mail(&self, name: &str, request: &[&str]) -> Vec<u8> {
+        let body = self.path("mail-body.txt");
+        std::fs::write(&body, b"Content-Type: text/plain; charset=us-ascii\r\n\r\nDear Bob,\r\nplease confirm.\r\n")
+            .unwrap();
+        let out = self.path(&format!("{name}.openssl.eml"));
+        run_ok(
+            self.openssl()
+                .args(["cms", "-sign", "-in"])
+                .arg(&body)
+                .arg("-signer")
+                .arg(&self.pki.alice.0)
+                .arg("-inkey")
+                .arg(&self.pki.alice.1)
+                .arg("-certfile")
+                .arg(&self.pki.inter)
+                .args(request)
+                .args(["-from", "alice@example.org", "-to", "bob@example.org", "-subject", name, "-out"])
+                .arg(&out),
+        );
+        let mut m = format!("Message-ID: <{name}@example.org>\r\n").into_bytes();
+        for line in std::fs::read(&out).unwrap().split_inclusive(|b| *b == b'\n') {
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            m.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+            m.extend_from_slice(b"\r\n");
+        }
+        m
+    }
+
     fn openssl_verify_receipt(&self, receipt: &Path, original: &Path) -> Output {
         self.openssl()
             .args(["cms", "-verify_receipt"])
@@ -393,4 +423,269 @@ fn signing_certificate_v2_binds_the_certificate() {
     let o = verify(&second);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("identifies another certificate"), "{}", text(&o));
+}
+
+/// A running `sealpost filter smtp` relaying to `relay`, with `[inbound] receipts = ...`; killed on drop.
+struct Hook(std::process::Child, PathBuf);
+
+impl Drop for Hook {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Hook {
+    fn start(
+        w: &World,
+        name: &str,
+        keystore: &Path,
+        relay: std::net::SocketAddr,
+        receipts: bool,
+    ) -> (Hook, std::net::SocketAddr) {
+        let port = common::smtp::free_port();
+        let config = w.path(&format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "keystore = \"{}\"\nlocal_domains = [\"example.org\"]\nauthserv_id = \"mx.example.org\"\n\
+                 [inbound]\nreceipts = {receipts}\n[smtp]\nlisten = \"127.0.0.1:{port}\"\nrelay = \"{relay}\"\n",
+                keystore.display()
+            ),
+        )
+        .unwrap();
+        let log = w.path(&format!("{name}.log"));
+        let child = sealpost()
+            .args(["filter", "smtp", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let hook = Hook(child, log);
+        assert!(common::smtp::wait_for_port(addr, std::time::Duration::from_secs(20)), "{}", hook.log());
+        (hook, addr)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.1).unwrap_or_default()
+    }
+}
+
+/// The SMTP hook with `[inbound] receipts = true`: Alice's S/MIME message (made by openssl) asking for a
+/// receipt reaches Bob, a local recipient with an S/MIME key in the keystore: the next hop gets the message
+/// for Bob and, from the null sender, a receipt message to alice@example.org that `openssl cms
+/// -verify_receipt` accepts against the message Alice sent. No receipt for a message that failed
+/// verification, for one that asks for none, or with `receipts = false`.
+#[test]
+fn smtp_hook_answers_receipt_requests_for_local_recipients() {
+    const TEST: &str = "smtp_hook_answers_receipt_requests";
+    let Some(w) = world(TEST) else { return };
+    let Some(sink) = common::smtp::Sink::start(TEST) else { return };
+    let keystore = w.path("hook-ks");
+    run_ok(
+        sealpost()
+            .arg("--keystore")
+            .arg(&keystore)
+            .args(["key", "import"])
+            .arg(&w.pki.bob.1)
+            .arg(&w.pki.bob.0)
+            .arg(&w.pki.alice.0),
+    );
+    let asks = w.openssl_mail("asks", &["-receipt_request_all", "-receipt_request_to", "alice@example.org"]);
+    let asks_path = w.path("asks-sent.eml");
+    std::fs::write(&asks_path, &asks).unwrap();
+    let mut tampered = asks.clone();
+    let at = tampered.windows(6).position(|x| x == b"please").unwrap();
+    tampered[at] = b'P';
+    let plain = w.openssl_mail("no-request", &[]);
+
+    let (hook, addr) = Hook::start(w, "hook-on", &keystore, sink.addr(), true);
+    for m in [&asks, &tampered, &plain] {
+        let (code, text) = common::smtp::smtp_send(addr, "alice@example.org", &["bob@example.org"], m).unwrap();
+        assert_eq!(code, 250, "{text}\n{}", hook.log());
+    }
+    // Three messages for Bob and one receipt (after the first).
+    let got = sink.wait_for(4, std::time::Duration::from_secs(30));
+    assert_eq!(got.len(), 4, "{got:#?}\n{}", hook.log());
+    let receipts: Vec<_> = got.iter().filter(|r| r.text().contains("smime-type=signed-receipt")).collect();
+    assert_eq!(receipts.len(), 1, "{}", hook.log());
+    let r = receipts[0];
+    assert_eq!(r.from, "<>", "a receipt goes from the null sender");
+    assert_eq!(r.rcpts, vec!["alice@example.org".to_string()]);
+    let receipt_text = r.text();
+    assert!(
+        receipt_text.contains("From: bob@example.org") && receipt_text.contains("In-Reply-To: <asks@example.org>"),
+        "{receipt_text}"
+    );
+    assert!(receipt_text.contains("Auto-Submitted: auto-replied"), "{receipt_text}");
+    let for_bob: Vec<_> = got.iter().filter(|r| r.rcpts == ["bob@example.org"]).collect();
+    assert_eq!(for_bob.len(), 3);
+    assert!(hook.log().contains("signed receipt sent"), "{}", hook.log());
+    // openssl checks the receipt against what Alice sent.
+    let receipt_eml = w.path("hook-receipt.eml");
+    std::fs::write(&receipt_eml, &r.data).unwrap();
+    let p7 = w.path("hook-receipt.pem");
+    run_ok(w.openssl().args(["smime", "-pk7out", "-in"]).arg(&receipt_eml).arg("-out").arg(&p7));
+    let o = w
+        .openssl()
+        .args(["cms", "-verify_receipt"])
+        .arg(&p7)
+        .args(["-rctform", "PEM", "-in"])
+        .arg(&asks_path)
+        .arg("-CAfile")
+        .arg(&w.cas)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // So does `mail verify --original`.
+    let o = sealpost()
+        .args(["mail", "verify", "--ca"])
+        .arg(&w.cas)
+        .arg("--original")
+        .arg(&asks_path)
+        .args(["-o", "/dev/null"])
+        .arg(&receipt_eml)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    drop(hook);
+
+    // receipts = false: the message goes on, no receipt.
+    let before = sink.messages().len();
+    let (hook, addr) = Hook::start(w, "hook-off", &keystore, sink.addr(), false);
+    let (code, text) = common::smtp::smtp_send(addr, "alice@example.org", &["bob@example.org"], &asks).unwrap();
+    assert_eq!(code, 250, "{text}");
+    let got = sink.wait_for(before + 1, std::time::Duration::from_secs(30));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(sink.messages().len(), before + 1, "{}", hook.log());
+    assert!(!got.last().unwrap().text().contains("signed-receipt"));
+}
+
+/// `mail verify` reports the request; `mail receipt` answers it with a message whose receipt openssl
+/// accepts (also when the request is inside an S/MIME encryption layer: Bob's key opens it first);
+/// `mail verify --original` checks a receipt message against the message it answers; no receipt for a
+/// message that failed verification.
+#[test]
+fn mail_receipt_answers_and_mail_verify_checks() {
+    let Some(w) = world("mail_receipt_answers") else { return };
+    let request = ["-receipt_request_all", "-receipt_request_to", "alice@example.org"];
+    let asks = w.path("m-asks.eml");
+    std::fs::write(&asks, w.openssl_mail("m-asks", &request)).unwrap();
+    let other = w.path("m-other.eml");
+    std::fs::write(&other, w.openssl_mail("m-other", &request)).unwrap();
+    let json = w.path("m-asks.json");
+    let o = sealpost()
+        .args(["mail", "verify", "--ca"])
+        .arg(&w.cas)
+        .arg("--verdict-json")
+        .arg(&json)
+        .args(["-o", "/dev/null"])
+        .arg(&asks)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("signed receipt requested (from all; to alice@example.org)"),
+        "{}",
+        text(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["receipt_request"]["to"][0], "alice@example.org", "{v}");
+    // Encrypted to Bob around the signed message.
+    let encrypted = w.path("m-encrypted.eml");
+    run_ok(
+        w.openssl()
+            .args(["cms", "-encrypt", "-aes256", "-in"])
+            .arg(&asks)
+            .args(["-from", "alice@example.org", "-to", "bob@example.org", "-subject", "sealed", "-out"])
+            .arg(&encrypted)
+            .arg(&w.pki.bob.0),
+    );
+    for (name, input) in [("signed", &asks), ("encrypted", &encrypted)] {
+        let out = w.path(&format!("m-receipt-{name}.eml"));
+        let o = sealpost()
+            .args(["mail", "receipt", "--key"])
+            .arg(&w.pki.bob.1)
+            .arg("--cert")
+            .arg(&w.pki.bob.0)
+            .arg("--ca")
+            .arg(&w.cas)
+            .arg("-o")
+            .arg(&out)
+            .arg(input)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("signed receipt from bob@example.org to alice@example.org"),
+            "{}",
+            text(&o)
+        );
+        let m = String::from_utf8(std::fs::read(&out).unwrap()).unwrap();
+        assert!(m.contains("To: alice@example.org\r\n") && m.contains("smime-type=signed-receipt"), "{m}");
+        let p7 = w.path(&format!("m-receipt-{name}.pem"));
+        run_ok(w.openssl().args(["smime", "-pk7out", "-in"]).arg(&out).arg("-out").arg(&p7));
+        let o = w
+            .openssl()
+            .args(["cms", "-verify_receipt"])
+            .arg(&p7)
+            .args(["-rctform", "PEM", "-in"])
+            .arg(&asks)
+            .arg("-CAfile")
+            .arg(&w.cas)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: openssl -verify_receipt: {}", text(&o));
+        let check = |original: &Path| {
+            sealpost()
+                .args(["mail", "verify", "--ca"])
+                .arg(&w.cas)
+                .arg("--original")
+                .arg(original)
+                .args(["-o", "/dev/null"])
+                .arg(&out)
+                .output()
+                .unwrap()
+        };
+        let o = check(&asks);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        let o = check(&other);
+        assert_eq!(o.status.code(), Some(1), "{name}: a receipt for another message: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("the receipt is for another message"), "{}", text(&o));
+    }
+    // `mail verify` of the receipt alone: its signature, and the advice to check it against the original.
+    let o = sealpost()
+        .args(["mail", "verify", "--ca"])
+        .arg(&w.cas)
+        .args(["-o", "/dev/null"])
+        .arg(w.path("m-receipt-signed.eml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // A message that fails verification gets no receipt.
+    let mut tampered = std::fs::read(&asks).unwrap();
+    let at = tampered.windows(6).position(|x| x == b"please").unwrap();
+    tampered[at] = b'P';
+    let tampered_path = w.path("m-tampered.eml");
+    std::fs::write(&tampered_path, tampered).unwrap();
+    let out = w.path("m-receipt-tampered.eml");
+    let o = sealpost()
+        .args(["mail", "receipt", "--key"])
+        .arg(&w.pki.bob.1)
+        .arg("--cert")
+        .arg(&w.pki.bob.0)
+        .arg("-o")
+        .arg(&out)
+        .arg(&tampered_path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("receipts are made only for mail that verified"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists());
 }

@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use der::Decode;
 
 use super::VerdictFailure;
-use super::args::mail::{CertArgs, MailDecrypt, MailEncrypt, MailFormat, MailSign, MailSignEncrypt, MailVerify};
+use super::args::mail::{
+    CertArgs, MailDecrypt, MailEncrypt, MailFormat, MailReceipt, MailSign, MailSignEncrypt, MailVerify,
+};
 use super::files::{self as io, Output};
 use crate::core::policy::Policy;
 use crate::core::rand::SystemRng;
@@ -275,8 +277,79 @@ fn verify_keys(certs: &CertArgs, keystore: Option<&Path>, raw: &[u8]) -> anyhow:
 
 pub(super) fn verify_cmd(keystore: Option<&Path>, args: &MailVerify) -> anyhow::Result<()> {
     let raw = read_message(args.io.input.as_deref())?;
-    let keys = verify_keys(&args.certs, keystore, &raw)?;
-    read_and_report(&keys, &args.certs, args.verdict.verdict_json.as_deref(), &raw, args.io.output.as_deref(), true)
+    let mut keys = verify_keys(&args.certs, keystore, &raw)?;
+    let Some(original) = &args.original else {
+        return read_and_report(
+            &keys,
+            &args.certs,
+            args.verdict.verdict_json.as_deref(),
+            &raw,
+            args.io.output.as_deref(),
+            true,
+        );
+    };
+    // A receipt checked against the message it answers. The original is the receiver's own sent copy: when
+    // it was encrypted, the keystore's secret keys for the receipt's To (the original's sender) open it.
+    let original = read_message(Some(original))?;
+    if crate::mail::receipt::receipt_of(&raw)?.is_none() {
+        bail!("--original is for signed receipts, and the message is not one (no smime-type=signed-receipt)");
+    }
+    let dir = keystore.map(Path::to_path_buf).or_else(|| Keystore::default_dir().ok());
+    if dir.as_deref().is_some_and(Path::is_dir)
+        && let Ok(ks) = Keystore::open(dir.as_deref())
+    {
+        for addr in addresses(&raw, &["to"]).unwrap_or_default() {
+            let _ = keystore_signer(&ks, &addr, MailFormat::Smime, None, &mut keys);
+        }
+    }
+    let policy = Policy::default();
+    let verdict = crate::mail::receipt::verify(&raw, &original, &keys, &policy)?;
+    io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
+    if !verdict.signature_ok() {
+        return Err(VerdictFailure(format!("the receipt does not answer the original: {}", verdict.status)).into());
+    }
+    let id = authserv_id(args.certs.authserv_id.as_deref());
+    let opened = open(&raw, &keys, &OpenOptions { authserv_id: &id, policy: &policy })?;
+    write(args.io.output.as_deref(), &opened.message)
+}
+
+pub(super) fn receipt_cmd(keystore: Option<&Path>, args: &MailReceipt) -> anyhow::Result<()> {
+    let raw = read_message(args.io.input.as_deref())?;
+    let mut keys = MailKeys::default();
+    match args.signing.key.as_deref() {
+        Some(key) => add_secret(key, args.signing.cert.as_deref(), args.signing.passphrase_file.as_deref(), &mut keys)?,
+        None => {
+            // Our S/MIME key: the keystore's for the first of the message's To or Cc addresses that has one.
+            let ks = Keystore::open(keystore)?;
+            let pass = args.signing.passphrase_file.as_deref();
+            for addr in addresses(&raw, &["to", "cc"])? {
+                if keystore_signer(&ks, &addr, MailFormat::Smime, pass, &mut keys).is_ok() {
+                    break;
+                }
+            }
+        }
+    }
+    if keys.x509_identities.is_empty() {
+        return Err(crate::mail::MailError::NoKey(
+            "no S/MIME key to sign the receipt: give --key and --cert, or keep one in the keystore for the \
+             message's To address"
+                .into(),
+        )
+        .into());
+    }
+    let certs = CertArgs { certs: args.sender_cert.clone(), ca: args.ca.clone(), authserv_id: None };
+    let given = verify_keys(&certs, keystore, &raw)?;
+    keys.x509_certs.extend(given.x509_certs);
+    keys.anchors.extend(given.anchors);
+    let policy = Policy::default();
+    let id = authserv_id(None);
+    let opened = open(&raw, &keys, &OpenOptions { authserv_id: &id, policy: &policy })?;
+    io::report_verdict(&opened.verdict, None)?;
+    let me = &keys.x509_identities[0];
+    let answer = crate::mail::receipt::answer(&raw, &opened.verdict, &keys, me, &policy, &mut SystemRng)?;
+    write(args.io.output.as_deref(), &answer.message)?;
+    eprintln!("mail: signed receipt from {} to {}", answer.from, answer.to.join(", "));
+    Ok(())
 }
 
 pub(super) fn decrypt_cmd(keystore: Option<&Path>, args: &MailDecrypt) -> anyhow::Result<()> {

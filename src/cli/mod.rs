@@ -33,16 +33,6 @@ pub struct VerdictFailure(pub String);
 #[error("{1}")]
 pub struct ExitWith(pub u8, pub String);
 
-/// A verb whose issue has not landed yet.
-#[derive(Debug, thiserror::Error)]
-#[error("`sealpost {verb}` is {} (issue #{issue})", args::NOT_YET)]
-pub struct NotImplemented {
-    /// The verb, as typed.
-    pub verb: &'static str,
-    /// The issue that will implement it.
-    pub issue: u32,
-}
-
 /// Runs the command line and returns the process exit status.
 pub fn main() -> ExitCode {
     install_panic_hook();
@@ -57,7 +47,6 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let not_yet = |verb: &'static str, issue: u32| -> anyhow::Result<()> { Err(NotImplemented { verb, issue }.into()) };
     match cli.command {
         Command::Demo => demo::run(&mut io::stdout().lock()),
         Command::Bench(args) => bench::run(&args),
@@ -98,7 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             MailCommand::SignEncrypt(a) => mail::sign_encrypt_cmd(cli.keystore.as_deref(), &a),
             MailCommand::Verify(a) => mail::verify_cmd(cli.keystore.as_deref(), &a),
             MailCommand::Decrypt(a) => mail::decrypt_cmd(cli.keystore.as_deref(), &a),
-            MailCommand::Receipt(_) => not_yet("mail receipt", 12),
+            MailCommand::Receipt(a) => mail::receipt_cmd(cli.keystore.as_deref(), &a),
         },
         Command::Filter(cmd) => match cmd {
             FilterCommand::Smtp(a) => filter::smtp_cmd(cli.keystore.as_deref(), &a),

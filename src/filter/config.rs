@@ -53,6 +53,11 @@ pub struct Inbound {
     /// Decrypt with the recipients' keys.
     #[serde(default = "yes")]
     pub decrypt: bool,
+    /// Answer S/MIME signed-receipt requests (RFC 2634) for local recipients with an S/MIME key in the
+    /// keystore, for mail that verified (SMTP hook only). Off by default: a receipt tells the sender that
+    /// the mail arrived and was processed.
+    #[serde(default)]
+    pub receipts: bool,
 }
 
 fn yes() -> bool {
@@ -71,7 +76,7 @@ impl Default for Outbound {
 
 impl Default for Inbound {
     fn default() -> Inbound {
-        Inbound { verify: true, decrypt: true }
+        Inbound { verify: true, decrypt: true, receipts: false }
     }
 }
 

@@ -106,6 +106,12 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
     let pass = pass.as_deref().map(|p| &p[..]);
     let mut keys = MailKeys::default();
     let mut to_keys = MailKeys::default();
+    if direction == Direction::Outbound && is_signed_receipt(raw) {
+        // Ours (made by the inbound side) or a client's: signing it again would hide the receipt from the
+        // sender's software, which looks for application/pkcs7-mime at the root.
+        reasons.push("a signed receipt (RFC 2634) goes on as it is".into());
+        return Ok(Plan { direction, action: Action::PassThrough, reasons, keys: keys.into(), to: to_keys.into() });
+    }
     let action = match direction {
         Direction::Inbound => {
             let (verify, decrypt) = (config.inbound.verify, config.inbound.decrypt);
@@ -190,6 +196,14 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
         }
     };
     Ok(Plan { direction, action, reasons, keys: keys.into(), to: to_keys.into() })
+}
+
+/// True for a message whose root is `application/pkcs7-mime; smime-type=signed-receipt`.
+fn is_signed_receipt(raw: &[u8]) -> bool {
+    crate::mime::parse_header(raw).is_ok_and(|root| {
+        crate::mail::smime_mime::is_pkcs7_mime(&root)
+            && root.param("smime-type").is_some_and(|t| t.eq_ignore_ascii_case("signed-receipt"))
+    })
 }
 
 /// The keys to open an inbound message: the secret keys of `recipients` (to decrypt) and the certificates of

@@ -9,6 +9,7 @@
 //! - [`outgoing`]: signing and encrypting in any format with the keys at hand;
 //! - [`open`]: finds the cryptographic envelope of a received message (only the outermost contiguous
 //!   signed/encrypted layers count: SECURITY-CASES B3), verifies and decrypts it, and writes the result;
+//! - [`receipt`]: S/MIME signed receipts (RFC 2634): answering a request, checking a receipt;
 //! - [`result_header`]: the `Sealpost-Verification` header (grammar in docs/verdict.md), and the removal of
 //!   every copy of it, or look-alike, that arrived from outside.
 //!
@@ -21,6 +22,7 @@ pub mod open;
 pub mod outgoing;
 pub mod pem_mail;
 pub mod pgp_mime;
+pub mod receipt;
 pub mod result_header;
 pub mod smime_mime;
 

@@ -247,7 +247,8 @@ fn envelope(
     } else if smime_mime::is_pkcs7_mime(node) {
         let o =
             smime_mime::open_pkcs7(raw, node, &keys.x509_identities, &keys.x509_certs, &keys.anchors, policy, budget)?;
-        Layer { verdict: o.verdict, inner: Some(o.entity) }
+        // A receipt's content is a Receipt, not a message: the receipt message is shown as it is.
+        Layer { verdict: o.verdict, inner: if o.receipt { None } else { Some(o.entity) } }
     } else if node.is("text/plain") && node.children.is_empty() {
         let text = body::decoded(raw, node)?;
         if let Some((_, block)) = pgp_mime::inline_block(&text) {
@@ -305,6 +306,9 @@ fn envelope(
             v.failure = deeper.verdict.failure;
         }
         v.encrypted |= deeper.verdict.encrypted;
+        if v.receipt_request.is_none() {
+            v.receipt_request = deeper.verdict.receipt_request;
+        }
         if v.format != deeper.verdict.format {
             v.notes.push("the inner layer is in another format".into());
         }

@@ -217,6 +217,8 @@ pub struct Opened {
     pub verdict: Verdict,
     /// The entity inside.
     pub entity: Vec<u8>,
+    /// The content is a signed receipt (RFC 2634 Receipt, not a MIME entity): `entity` holds its DER.
+    pub receipt: bool,
 }
 
 /// Opens an `application/pkcs7-mime` part: verifies signed-data, decrypts enveloped-data and
@@ -234,6 +236,7 @@ pub fn open_pkcs7(
     let der = input::cms_der(&der)?;
     let ct = input::content_type(&der)?.to_string();
     let mut entity = Vec::new();
+    let mut receipt = false;
     let verdict = match ct.as_str() {
         // signed-data
         "1.2.840.113549.1.7.2" => {
@@ -243,6 +246,14 @@ pub fn open_pkcs7(
             let opts = verify_options(certs, policy, &check, !anchors.is_empty());
             let mut v = signed::verify(&der, None, &opts, &mut entity)?;
             no_anchor_note(&mut v, !anchors.is_empty());
+            receipt = crate::smime::ess::is_receipt(&der)?;
+            if receipt {
+                v.notes.push(
+                    "a signed receipt (RFC 2634): its signature is checked here; check that it answers your \
+                     message with `mail verify --original SENT`"
+                        .into(),
+                );
+            }
             v.finish()
         }
         // enveloped-data, authEnveloped-data
@@ -288,5 +299,5 @@ pub fn open_pkcs7(
             )));
         }
     };
-    Ok(Opened { verdict, entity })
+    Ok(Opened { verdict, entity, receipt })
 }

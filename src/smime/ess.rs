@@ -252,6 +252,11 @@ pub fn request_of(der: &[u8]) -> Result<Option<ReceiptRequest>, SmimeError> {
     Ok(None)
 }
 
+/// True when a SignedData's content is a Receipt (id-ct-receipt).
+pub fn is_receipt(der: &[u8]) -> Result<bool, SmimeError> {
+    Ok(SignedParts::parse(der)?.econtent_type == ID_CT_RECEIPT)
+}
+
 fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, SmimeError> {
     let mut values = SetOfVec::new();
     values.insert(value)?;

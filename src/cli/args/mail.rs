@@ -19,7 +19,7 @@ pub enum MailCommand {
     Verify(MailVerify),
     /// Decrypt and verify a message and add the verification header.
     Decrypt(MailDecrypt),
-    /// Answer a message that requests an RFC 2634 signed receipt (not implemented yet: issue #12).
+    /// Answer an S/MIME message that requests an RFC 2634 signed receipt with a message carrying it.
     Receipt(MailReceipt),
 }
 
@@ -130,12 +130,17 @@ pub struct MailSignEncrypt {
 /// `mail verify`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  sealpost mail verify --cert alice.cert -o checked.eml signed.eml\n  sealpost mail verify --ca ca.cert --verdict-json v.json signed.eml\n  sealpost mail verify --authserv-id mx.example.org signed.eml"
+    after_help = "An S/MIME signature that asks for a signed receipt is reported (`signed receipt requested`, and \
+receipt_request in the JSON verdict); answer it with `mail receipt`. A received receipt is verified as a \
+signature; with --original it is also checked against the message it answers.\n\nExamples:\n  sealpost mail verify --cert alice.cert -o checked.eml signed.eml\n  sealpost mail verify --ca ca.cert --verdict-json v.json signed.eml\n  sealpost mail verify --authserv-id mx.example.org signed.eml\n  sealpost mail verify --ca ca.cert --original sent.eml receipt.eml"
 )]
 pub struct MailVerify {
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
     pub certs: CertArgs,
+    /// When the message is a signed receipt: the message it answers (as sent), to check that it does.
+    #[arg(long, value_name = "SENT")]
+    pub original: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
     pub verdict: VerdictOut,
@@ -172,10 +177,23 @@ pub struct MailDecrypt {
 
 /// `mail receipt`.
 #[derive(Debug, Args)]
+#[command(after_help = "The message is opened first (decrypted with the key when it is encrypted) and must verify \
+as a whole, signed by its sender; then the receipt request of its S/MIME signature is answered, if it asks \
+one of the key's certificate addresses. The output is a message from that address to the addresses the \
+request names (application/pkcs7-mime; smime-type=signed-receipt), ready for sendmail -t. A receipt proves \
+that software holding the key processed the message, not that a person read it.\n\nExamples:\n  \
+sealpost mail receipt --key bob.key --cert bob.cert --ca ca.pem -o receipt.eml signed.eml\n  \
+sealpost --keystore ~/.sealpost mail receipt --ca ca.pem signed.eml | sendmail -t")]
 pub struct MailReceipt {
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
     pub signing: SigningKeyArgs,
+    /// The original signer's certificates (else those in the message and the keystore's for its From).
+    #[arg(long, value_name = "CERT")]
+    pub sender_cert: Vec<PathBuf>,
+    /// Trusted CA certificates for the original signer's path (without them only the signature is checked).
+    #[arg(long, value_name = "CA")]
+    pub ca: Vec<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)] // Documented on the struct.
     pub io: Io,

@@ -20,9 +20,6 @@ pub use pem::PemCommand;
 pub use pgp::PgpCommand;
 pub use smime::SmimeCommand;
 
-/// Marker used in `about` texts of verbs that are not implemented yet; the dispatcher and a test rely on it.
-pub const NOT_YET: &str = "not implemented yet";
-
 /// sealpost: sign, encrypt, verify and decrypt e-mail with OpenPGP, S/MIME (CMS) and PEM (RFC 1421-1424).
 #[derive(Debug, Parser)]
 #[command(

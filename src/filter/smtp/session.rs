@@ -346,7 +346,7 @@ impl Session {
             let (shared, from_norm, rcpts) = (shared.clone(), tx.from_norm.clone(), tx.rcpts.clone());
             tokio::task::spawn_blocking(move || prepare(&shared, from_norm.as_deref(), &rcpts, &data)).await
         };
-        let copies = match prepared {
+        let (copies, receipts) = match prepared {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
                 let (text, level_warn) = failure_reply(&e);
@@ -387,6 +387,20 @@ impl Session {
             );
         }
         if failed.is_empty() {
+            // Receipts go once the message went on (a retried message would answer twice otherwise), from
+            // the null sender (RFC 3834: no replies to replies); a receipt that cannot be sent is logged,
+            // and the message it answers is not held back for it.
+            for r in &receipts {
+                let result = shared.relay.send(None, &r.to, &crlf(r.message.clone())).await;
+                match result {
+                    Ok(text) => {
+                        tracing::info!(id, from = %r.from, to = %r.to.join(","), result = %text, "signed receipt sent")
+                    }
+                    Err(e) => {
+                        tracing::warn!(id, from = %r.from, to = %r.to.join(","), error = %e.text, "signed receipt not sent")
+                    }
+                }
+            }
             return format!("250 2.0.0 Ok: queued as {id}");
         }
         let first = &failed[0].1;
@@ -416,11 +430,43 @@ struct Copy {
     verdict: String,
 }
 
-/// Plans and carries out every group; copies with the same bytes are merged into one transaction.
-fn prepare(shared: &Shared, from: Option<&str>, rcpts: &[Rcpt], data: &[u8]) -> Result<Vec<Copy>, FilterError> {
+/// Signed receipts (RFC 2634) for the recipients `rcpts` of an inbound message that asked for them, each
+/// signed with the recipient's own S/MIME key among `keys`; [`crate::mail::receipt::answer`] refuses mail
+/// that did not verify, whose signer is not its sender, or that asks other addresses.
+fn answer_receipts(
+    keys: &crate::mail::MailKeys,
+    rcpts: &[String],
+    data: &[u8],
+    verdict: &crate::core::verdict::Verdict,
+) -> Vec<crate::mail::receipt::ReceiptMessage> {
+    let policy = crate::core::policy::Policy::default();
+    let mut out = Vec::new();
+    for rcpt in rcpts {
+        let me = keys.x509_identities.iter().find(|id| {
+            crate::x509::Certificate::from_x509(id.cert.clone())
+                .is_ok_and(|c| c.emails().iter().any(|e| e.eq_ignore_ascii_case(rcpt)))
+        });
+        let Some(me) = me else { continue };
+        match crate::mail::receipt::answer(data, verdict, keys, me, &policy, &mut crate::core::rand::SystemRng) {
+            Ok(r) => out.push(r),
+            Err(e) => tracing::info!(rcpt = %rcpt, error = %e, "no signed receipt"),
+        }
+    }
+    out
+}
+
+/// Plans and carries out every group; copies with the same bytes are merged into one transaction. Also the
+/// signed receipts to send once the copies went on.
+fn prepare(
+    shared: &Shared,
+    from: Option<&str>,
+    rcpts: &[Rcpt],
+    data: &[u8],
+) -> Result<(Vec<Copy>, Vec<crate::mail::receipt::ReceiptMessage>), FilterError> {
     let pass = shared.pass.as_deref().map(|p| &p[..]);
     let groups = route::groups(&shared.config, &shared.ks, &shared.keys, pass, data, from, rcpts)?;
     let mut copies: Vec<Copy> = Vec::new();
+    let mut receipts = Vec::new();
     for g in groups {
         let action = match &g.plan.action {
             Action::PassThrough => "pass".to_string(),
@@ -438,6 +484,12 @@ fn prepare(shared: &Shared, from: Option<&str>, rcpts: &[Rcpt], data: &[u8]) -> 
         };
         tracing::debug!(rcpts = %g.rcpts.join(","), reasons = %g.plan.reasons.join("; "), "plan");
         let outcome = crate::filter::plan::apply(&g.plan, data, &shared.authserv_id)?;
+        if shared.config.inbound.receipts
+            && let Some(v) = &outcome.verdict
+            && v.receipt_request.is_some()
+        {
+            receipts.extend(answer_receipts(&g.plan.keys, &g.rcpts, data, v));
+        }
         let message = crlf(outcome.message);
         let verdict = outcome.verdict.map(|v| v.status.to_string()).unwrap_or_else(|| "-".into());
         let direction = if g.plan.direction == Direction::Outbound { "outbound" } else { "inbound" };
@@ -447,7 +499,7 @@ fn prepare(shared: &Shared, from: Option<&str>, rcpts: &[Rcpt], data: &[u8]) -> 
         }
         copies.push(Copy { rcpts: g.rcpts, message, direction, action, verdict });
     }
-    Ok(copies)
+    Ok((copies, receipts))
 }
 
 /// The reply for a message that could not be processed, and whether it is worth a warning.
