@@ -42,7 +42,10 @@ pub const ATTR_SIGNING_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unw
 pub const ATTR_SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 /// Length of the signedContentIdentifier we make (RFC 2634 asks for a unique value; OpenSSL uses 32 bytes).
 const CONTENT_ID_LEN: usize = 32;
-/// Most names a receipt request may list (ub-receiptsTo is 16; receiptList is unbounded in the ASN.1).
+/// Most addresses receipts may be sent to (ub-receiptsTo, RFC 2634 section 2.7): also what keeps a
+/// request from turning the SMTP hook's receipts into mail to a crowd.
+const MAX_RECEIPTS_TO: usize = 16;
+/// Most names a receiptList may hold (unbounded in the ASN.1).
 const MAX_NAMES: usize = 256;
 
 // ---- ASN.1 (RFC 2634 appendix A, IMPLICIT TAGS; RFC 5035 section 5) ----
@@ -140,10 +143,11 @@ impl ReceiptRequest {
         to: Vec<String>,
         rng: &mut dyn crate::core::rand::Rng,
     ) -> Result<ReceiptRequest, SmimeError> {
-        if to.is_empty() {
-            return Err(SmimeError::UnusableKey(
-                "a receipt request needs at least one address to send receipts to".into(),
-            ));
+        if to.is_empty() || to.len() > MAX_RECEIPTS_TO {
+            return Err(SmimeError::UnusableKey(format!(
+                "a receipt request sends receipts to 1 to {MAX_RECEIPTS_TO} addresses, not {}",
+                to.len()
+            )));
         }
         let mut id = vec![0u8; CONTENT_ID_LEN];
         rng.fill(&mut id)?;
@@ -225,8 +229,11 @@ impl ReceiptRequest {
             ReceiptsFromAsn1::ReceiptList(list) => ReceiptsFrom::Only(addresses(list)?),
         };
         let to = addresses(&asn1.receipts_to)?;
-        if to.is_empty() {
-            return Err(SmimeError::malformed("receipt request", "no receiptsTo"));
+        if to.is_empty() || to.len() > MAX_RECEIPTS_TO {
+            return Err(SmimeError::malformed(
+                "receipt request",
+                format!("{} receiptsTo names (1 to {MAX_RECEIPTS_TO})", to.len()),
+            ));
         }
         Ok(ReceiptRequest { id, from, to })
     }
@@ -471,4 +478,71 @@ pub fn check_signing_certificate(attrs: &SetOfVec<Attribute>, cert: &Certificate
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rand::SeededRng;
+
+    fn round_trip(r: &ReceiptRequest) -> Result<ReceiptRequest, SmimeError> {
+        let attr = r.attribute()?;
+        let value = attr.values.iter().next().cloned().ok_or(SmimeError::Unsupported("no value".into()))?;
+        ReceiptRequest::from_any(&value)
+    }
+
+    #[test]
+    fn receipt_requests_round_trip() {
+        let mut rng = SeededRng::new(b"ess");
+        for from in [ReceiptsFrom::All, ReceiptsFrom::FirstTier, ReceiptsFrom::Only(vec!["bob@example.org".into()])] {
+            let r = ReceiptRequest::new(from, vec!["alice@example.org".into()], &mut rng).unwrap();
+            assert_eq!(r.id.len(), CONTENT_ID_LEN);
+            assert_eq!(round_trip(&r).unwrap(), r);
+        }
+        let only =
+            ReceiptRequest::new(ReceiptsFrom::Only(vec!["Bob@Example.org".into()]), vec!["a@b".into()], &mut rng)
+                .unwrap();
+        assert!(only.asks(&["bob@example.org".into()]));
+        assert!(!only.asks(&["carol@example.org".into()]));
+        assert!(ReceiptRequest::new(ReceiptsFrom::All, vec![], &mut rng).is_err());
+        let crowd: Vec<String> = (0..17).map(|i| format!("r{i}@example.org")).collect();
+        assert!(ReceiptRequest::new(ReceiptsFrom::All, crowd.clone(), &mut rng).is_err());
+        // Read from elsewhere: over 16 receiptsTo, an unknown allOrFirstTier value, an empty identifier.
+        let mut r = ReceiptRequest::new(ReceiptsFrom::All, vec!["a@b".into()], &mut rng).unwrap();
+        r.to = crowd;
+        assert!(matches!(round_trip(&r), Err(SmimeError::Malformed { .. })));
+        let bad = ReceiptRequestAsn1 {
+            signed_content_identifier: OctetString::new(vec![1]).unwrap(),
+            receipts_from: ReceiptsFromAsn1::AllOrFirstTier(2),
+            receipts_to: vec![vec![GeneralName::Rfc822Name(Ia5String::new("a@b").unwrap())]],
+        };
+        assert!(ReceiptRequest::from_any(&Any::encode_from(&bad).unwrap()).is_err());
+        let empty = ReceiptRequestAsn1 { signed_content_identifier: OctetString::new(vec![]).unwrap(), ..bad };
+        assert!(ReceiptRequest::from_any(&Any::encode_from(&empty).unwrap()).is_err());
+    }
+
+    #[test]
+    fn receipt_request_der_is_rfc_2634s() {
+        // allReceipts: [0] IMPLICIT INTEGER 0 after the identifier; receiptsTo a SEQUENCE OF GeneralNames
+        // holding an rfc822Name [1].
+        let r = ReceiptRequest { id: vec![0xAA], from: ReceiptsFrom::All, to: vec!["a@b".into()] };
+        let attr = r.attribute().unwrap();
+        let der = attr.values.iter().next().unwrap().to_der().unwrap();
+        assert_eq!(
+            der,
+            [0x30, 0x0f, 0x04, 0x01, 0xAA, 0x80, 0x01, 0x00, 0x30, 0x07, 0x30, 0x05, 0x81, 0x03, b'a', b'@', b'b']
+        );
+    }
+
+    #[test]
+    fn signing_certificate_v2_leaves_the_default_hash_out() {
+        let id = EssCertIdV2 {
+            hash_algorithm: None,
+            cert_hash: OctetString::new(vec![7; 32]).unwrap(),
+            issuer_serial: None,
+        };
+        let der = id.to_der().unwrap();
+        assert_eq!(&der[..4], &[0x30, 0x22, 0x04, 0x20]);
+        assert_eq!(EssCertIdV2::from_der(&der).unwrap(), id);
+    }
 }
