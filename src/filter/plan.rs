@@ -120,6 +120,13 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
                 Action::PassThrough
             } else {
                 keys = inbound_keys(ks, &from, if decrypt { &to } else { &[] }, pass, &mut reasons);
+                if config.inbound.receipts {
+                    reasons.push(
+                        "S/MIME signed-receipt requests answered for recipients with an S/MIME key, when the \
+                         message verifies ([inbound] receipts; SMTP hook)"
+                            .into(),
+                    );
+                }
                 Action::Open { decrypt }
             }
         }
