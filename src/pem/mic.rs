@@ -78,7 +78,7 @@ pub fn verify(text: &[u8], trust: &Trust, policy: &Policy) -> Result<(Verdict, V
         other => {
             return Err(PemError::Unsupported(match other {
                 Kind::Encrypted => "ENCRYPTED messages are verified as they are decrypted: use `pem decrypt`".into(),
-                _ => format!("{} messages carry no MIC to verify (not implemented yet, issue #5)", other.name()),
+                _ => format!("{} messages carry no MIC to verify: use `pem show` to list them", other.name()),
             }));
         }
     }
