@@ -126,6 +126,20 @@ fn check_decrypted_over_tls(s: &Setup, proxy: &Proxy, greeting_is_ours: bool) {
     assert_eq!(tls_logins(&s.dovecot), logins_before + 1, "no login over TLS in:\n{}", s.dovecot.log());
 }
 
+/// The proxy says why it refused the upstream (the log line may follow the client's refusal by a moment),
+/// and Dovecot saw connections end in the handshake with no login: nothing went on in clear.
+fn refused_in_the_handshake(s: &Setup, proxy: &Proxy) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !proxy.log().contains("certificate is not trusted") && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(proxy.log().contains("certificate is not trusted"), "proxy log:\n{}", proxy.log());
+    let log = s.dovecot.log();
+    assert!(log.contains("alert unknown ca"), "the proxy did not refuse in the handshake:\n{log}");
+    assert!(!log.contains("Login: user="), "a login reached Dovecot:\n{log}");
+    assert!(!log.contains("auth failed"), "credentials reached Dovecot:\n{log}");
+}
+
 /// Dovecot's successful logins of Bob made over TLS (its login lines say `TLS` then; plain ones from
 /// loopback say `secured`).
 fn tls_logins(dovecot: &Dovecot) -> usize {
@@ -165,17 +179,7 @@ fn starttls_with_another_ca_gives_bye_and_sends_nothing_in_clear() {
     assert!(greeting.starts_with("* BYE [UNAVAILABLE]"), "{greeting}");
     let refused = imap_fetch_all(proxy.addr, "bob@example.org", PASSWORD);
     assert!(refused.is_err(), "a session through an untrusted upstream: {refused:?}");
-    // The proxy says why (the log line may follow the BYE by a moment).
-    let end = Instant::now() + Duration::from_secs(10);
-    while !proxy.log().contains("certificate is not trusted") && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(proxy.log().contains("certificate is not trusted"), "proxy log:\n{}", proxy.log());
-    // Dovecot saw connections end in the handshake, and no login: nothing went on in clear.
-    let log = s.dovecot.log();
-    assert!(log.contains("alert unknown ca"), "the proxy did not refuse in the handshake:\n{log}");
-    assert!(!log.contains("Login: user="), "a login reached Dovecot:\n{log}");
-    assert!(!log.contains("auth failed"), "credentials reached Dovecot:\n{log}");
+    refused_in_the_handshake(&s, &proxy);
 }
 
 /// The connector alone against Dovecot's POP3: STLS on the plain port and TLS from the first byte on the
@@ -260,13 +264,5 @@ fn pop3_proxy_with_another_ca_refuses_and_sends_nothing_in_clear() {
     assert!(greeting.starts_with("-ERR"), "{greeting}");
     let refused = dovecot::pop3_retr_all(proxy.addr, "bob@example.org", PASSWORD);
     assert!(refused.is_err(), "a session through an untrusted upstream: {refused:?}");
-    let end = Instant::now() + Duration::from_secs(10);
-    while !proxy.log().contains("certificate is not trusted") && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(proxy.log().contains("certificate is not trusted"), "proxy log:\n{}", proxy.log());
-    let log = s.dovecot.log();
-    assert!(log.contains("alert unknown ca"), "the proxy did not refuse in the handshake:\n{log}");
-    assert!(!log.contains("Login: user="), "a login reached Dovecot:\n{log}");
-    assert!(!log.contains("auth failed"), "credentials reached Dovecot:\n{log}");
+    refused_in_the_handshake(&s, &proxy);
 }

@@ -125,6 +125,35 @@ impl World {
         m
     }
 
+    /// `openssl cms -verify_receipt` of the receipt a message carries (taken out with `openssl smime
+    /// -pk7out`) against `original` (an S/MIME message).
+    fn openssl_verify_receipt_mail(&self, receipt_message: &Path, original: &Path) -> Output {
+        let p7 = receipt_message.with_extension("p7.pem");
+        run_ok(self.openssl().args(["smime", "-pk7out", "-in"]).arg(receipt_message).arg("-out").arg(&p7));
+        self.openssl()
+            .args(["cms", "-verify_receipt"])
+            .arg(&p7)
+            .args(["-rctform", "PEM", "-in"])
+            .arg(original)
+            .arg("-CAfile")
+            .arg(&self.cas)
+            .output()
+            .unwrap()
+    }
+
+    /// `sealpost mail verify --original` of a receipt message.
+    fn mail_verify_original(&self, receipt_message: &Path, original: &Path) -> Output {
+        sealpost()
+            .args(["mail", "verify", "--ca"])
+            .arg(&self.cas)
+            .arg("--original")
+            .arg(original)
+            .args(["-o", "/dev/null"])
+            .arg(receipt_message)
+            .output()
+            .unwrap()
+    }
+
     fn openssl_verify_receipt(&self, receipt: &Path, original: &Path) -> Output {
         self.openssl()
             .args(["cms", "-verify_receipt"])
@@ -526,29 +555,10 @@ fn smtp_hook_answers_receipt_requests_for_local_recipients() {
     // openssl checks the receipt against what Alice sent.
     let receipt_eml = w.path("hook-receipt.eml");
     std::fs::write(&receipt_eml, &r.data).unwrap();
-    let p7 = w.path("hook-receipt.pem");
-    run_ok(w.openssl().args(["smime", "-pk7out", "-in"]).arg(&receipt_eml).arg("-out").arg(&p7));
-    let o = w
-        .openssl()
-        .args(["cms", "-verify_receipt"])
-        .arg(&p7)
-        .args(["-rctform", "PEM", "-in"])
-        .arg(&asks_path)
-        .arg("-CAfile")
-        .arg(&w.cas)
-        .output()
-        .unwrap();
+    let o = w.openssl_verify_receipt_mail(&receipt_eml, &asks_path);
     assert!(o.status.success(), "{}", text(&o));
     // So does `mail verify --original`.
-    let o = sealpost()
-        .args(["mail", "verify", "--ca"])
-        .arg(&w.cas)
-        .arg("--original")
-        .arg(&asks_path)
-        .args(["-o", "/dev/null"])
-        .arg(&receipt_eml)
-        .output()
-        .unwrap();
+    let o = w.mail_verify_original(&receipt_eml, &asks_path);
     assert!(o.status.success(), "{}", text(&o));
     drop(hook);
 
@@ -625,30 +635,9 @@ fn mail_receipt_answers_and_mail_verify_checks() {
         );
         let m = String::from_utf8(std::fs::read(&out).unwrap()).unwrap();
         assert!(m.contains("To: alice@example.org\r\n") && m.contains("smime-type=signed-receipt"), "{m}");
-        let p7 = w.path(&format!("m-receipt-{name}.pem"));
-        run_ok(w.openssl().args(["smime", "-pk7out", "-in"]).arg(&out).arg("-out").arg(&p7));
-        let o = w
-            .openssl()
-            .args(["cms", "-verify_receipt"])
-            .arg(&p7)
-            .args(["-rctform", "PEM", "-in"])
-            .arg(&asks)
-            .arg("-CAfile")
-            .arg(&w.cas)
-            .output()
-            .unwrap();
+        let o = w.openssl_verify_receipt_mail(&out, &asks);
         assert!(o.status.success(), "{name}: openssl -verify_receipt: {}", text(&o));
-        let check = |original: &Path| {
-            sealpost()
-                .args(["mail", "verify", "--ca"])
-                .arg(&w.cas)
-                .arg("--original")
-                .arg(original)
-                .args(["-o", "/dev/null"])
-                .arg(&out)
-                .output()
-                .unwrap()
-        };
+        let check = |original: &Path| w.mail_verify_original(&out, original);
         let o = check(&asks);
         assert!(o.status.success(), "{name}: {}", text(&o));
         let o = check(&other);

@@ -167,30 +167,16 @@ fn receipt_request(args: &SmimeSign, certs: &[Certificate]) -> anyhow::Result<Op
 pub(super) fn receipt_cmd(args: &SmimeReceipt) -> anyhow::Result<()> {
     use crate::smime::ess;
     let cert = own_cert(&args.cert)?;
-    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
-    let cert_key = signed::cert_rsa_key(&cert).with_context(|| format!("the certificate {}", args.cert.display()))?;
-    if cert_key.n() != key.public().n() {
-        return Err(crate::smime::SmimeError::UnusableKey(format!(
-            "the key {} does not belong to the certificate \"{}\"",
-            args.key.display(),
-            signed::describe(&cert)
-        ))
-        .into());
-    }
+    let key = key_of(&cert, &args.cert, &args.key, args.passphrase_file.as_ref())?;
     let original = read_cms(Some(&args.signed))?;
     // RFC 2634 section 2.3: the original's signature is verified before its receipt request is acted on.
-    let anchors = certs_all(&args.ca)?;
+    let verdict = verifying(&[], &args.ca, args.ca.is_empty(), |opts| {
+        Ok(match &args.content {
+            Some(path) => signed::verify(&original, Some(&mut io::input(Some(path))?), opts, &mut std::io::sink())?,
+            None => signed::verify(&original, None, opts, &mut std::io::sink())?,
+        })
+    })?;
     let policy = Policy::default();
-    let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
-        x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
-            .map_err(crate::smime::SmimeError::from)
-    };
-    let opts =
-        VerifyOptions { certs: &[], policy: &policy, chain: if anchors.is_empty() { None } else { Some(&check) } };
-    let verdict = match &args.content {
-        Some(path) => signed::verify(&original, Some(&mut io::input(Some(path))?), &opts, &mut std::io::sink())?,
-        None => signed::verify(&original, None, &opts, &mut std::io::sink())?,
-    };
     if !verdict.signature_ok() {
         return Err(VerdictFailure(format!(
             "the original does not verify ({}: {}); no receipt is made",
@@ -219,21 +205,53 @@ pub(super) fn receipt_cmd(args: &SmimeReceipt) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn verify_receipt_cmd(args: &SmimeVerifyReceipt) -> anyhow::Result<()> {
-    let extra = certs_all(&args.cert)?;
-    let anchors = certs_all(&args.ca)?;
-    if anchors.is_empty() && !args.no_chain {
-        bail!("give the trusted CA certificates with --ca, or --no-chain to check the signature only");
-    }
+/// Runs `f` with verification options: `certs` besides the message's own, and the signer's path to the
+/// anchors in `ca` checked unless `no_chain`.
+fn verifying<R>(
+    certs: &[PathBuf],
+    ca: &[PathBuf],
+    no_chain: bool,
+    f: impl FnOnce(&VerifyOptions<'_>) -> anyhow::Result<R>,
+) -> anyhow::Result<R> {
+    let extra = certs_all(certs)?;
+    let anchors = certs_all(ca)?;
     let policy = Policy::default();
     let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
         x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
             .map_err(crate::smime::SmimeError::from)
     };
-    let opts = VerifyOptions { certs: &extra, policy: &policy, chain: if args.no_chain { None } else { Some(&check) } };
+    f(&VerifyOptions { certs: &extra, policy: &policy, chain: if no_chain { None } else { Some(&check) } })
+}
+
+/// The private key in `path`, refused unless it is the key of `cert`.
+fn key_of(
+    cert: &Certificate,
+    cert_path: &Path,
+    path: &Path,
+    passphrase: Option<&PathBuf>,
+) -> anyhow::Result<RsaPrivateKey> {
+    let key = private_key(path, passphrase)?;
+    let cert_key = signed::cert_rsa_key(cert).with_context(|| format!("the certificate {}", cert_path.display()))?;
+    if cert_key.n() != key.public().n() {
+        return Err(crate::smime::SmimeError::UnusableKey(format!(
+            "the key {} does not belong to the certificate \"{}\"",
+            path.display(),
+            signed::describe(cert)
+        ))
+        .into());
+    }
+    Ok(key)
+}
+
+pub(super) fn verify_receipt_cmd(args: &SmimeVerifyReceipt) -> anyhow::Result<()> {
+    if args.ca.is_empty() && !args.no_chain {
+        bail!("give the trusted CA certificates with --ca, or --no-chain to check the signature only");
+    }
     let original = read_cms(Some(&args.original))?;
     let receipt = read_cms(args.receipt.as_deref())?;
-    let verdict = crate::smime::ess::verify_receipt(&receipt, &original, &opts)?;
+    let verdict = verifying(&args.cert, &args.ca, args.no_chain, |opts| {
+        Ok(crate::smime::ess::verify_receipt(&receipt, &original, opts)?)
+    })?;
     io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
     if !verdict.signature_ok() {
         return Err(VerdictFailure(format!("receipt verification failed: {}", verdict.status)).into());
@@ -247,29 +265,25 @@ pub(super) fn verify_receipt_cmd(args: &SmimeVerifyReceipt) -> anyhow::Result<()
 }
 
 pub(super) fn verify_cmd(args: &SmimeVerify) -> anyhow::Result<()> {
-    let extra = certs_all(&args.cert)?;
-    let anchors = certs_all(&args.ca)?;
-    if anchors.is_empty() && !args.no_chain {
+    if args.ca.is_empty() && !args.no_chain {
         bail!("give the trusted CA certificates with --ca, or --no-chain to check the signature only");
     }
-    let policy = Policy::default();
-    let check = |leaf: &Certificate, pool: &[Certificate], at: Option<SystemTime>| {
-        x509::check_chain(leaf, pool, &anchors, at, x509::Purpose::Sign, &policy)
-            .map_err(crate::smime::SmimeError::from)
-    };
-    let opts = VerifyOptions { certs: &extra, policy: &policy, chain: if args.no_chain { None } else { Some(&check) } };
+    verifying(&args.cert, &args.ca, args.no_chain, |opts| verify_with(args, opts))
+}
+
+fn verify_with(args: &SmimeVerify, opts: &VerifyOptions<'_>) -> anyhow::Result<()> {
     let verdict = match &args.signature {
         Some(sig) => {
             let der = read_cms(Some(sig))?;
             let mut content = io::input(args.io.input.as_deref())?;
-            let verdict = signed::verify(&der, Some(&mut content), &opts, &mut std::io::sink())?;
+            let verdict = signed::verify(&der, Some(&mut content), opts, &mut std::io::sink())?;
             io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
             verdict
         }
         None => {
             let der = read_cms(args.io.input.as_deref())?;
             let mut held = Held::open(args.io.output.as_deref())?;
-            let verdict = signed::verify(&der, None, &opts, held.writer())?;
+            let verdict = signed::verify(&der, None, opts, held.writer())?;
             io::report_verdict(&verdict, args.verdict.verdict_json.as_deref())?;
             if verdict.signature_ok() {
                 held.release()?;
@@ -333,18 +347,9 @@ pub(super) fn encrypt_cmd(args: &SmimeEncrypt) -> anyhow::Result<()> {
 
 pub(super) fn decrypt_cmd(args: &SmimeDecrypt) -> anyhow::Result<()> {
     let cert = own_cert(&args.cert)?;
-    let key = private_key(&args.key, args.passphrase_file.as_ref())?;
     // With a key that is not the certificate's, implicit rejection gives a random content key, and CBC then
     // "decrypts" to garbage with valid padding about once in 256 tries: refuse the pair first.
-    let cert_key = signed::cert_rsa_key(&cert).with_context(|| format!("the certificate {}", args.cert.display()))?;
-    if cert_key.n() != key.public().n() {
-        return Err(crate::smime::SmimeError::UnusableKey(format!(
-            "the key {} does not belong to the certificate \"{}\"",
-            args.key.display(),
-            signed::describe(&cert)
-        ))
-        .into());
-    }
+    let key = key_of(&cert, &args.cert, &args.key, args.passphrase_file.as_ref())?;
     let ski = x509::Certificate::from_x509(cert.clone())?.subject_key_id();
     let me = Identity { id: issuer_serial(&cert), ski, key: &key };
     let der = read_cms(args.io.input.as_deref())?;
