@@ -102,6 +102,11 @@ pub fn cms_parse(data: &[u8]) -> bool {
     let _ = signed::verify(&der, None, &opts, &mut io::sink());
     let mut detached = Cursor::new(&b"Content-Type: text/plain\r\n\r\nhello\r\n"[..]);
     let _ = signed::verify(&der, Some(&mut detached), &opts, &mut io::sink());
+    // Signed receipts (RFC 2634): the request read, a receipt's Receipt read and checked against itself.
+    let _ = sealpost::smime::ess::request_of(&der);
+    let _ = sealpost::smime::ess::is_receipt(&der);
+    let _ = sealpost::smime::ess::requested(&der, &["bob@example.org".to_string()]);
+    let _ = sealpost::smime::ess::verify_receipt(&der, &der, &opts);
     if let Some(key) = rsa_key()
         && let Ok(id) = fuzz_identity()
     {
