@@ -420,7 +420,8 @@ fn check_signer(
     // One wrapped copy of the certificate serves the e-mail address and the key.
     let wrapped = crate::x509::Certificate::from_x509(cert.clone());
     r.email = wrapped.as_ref().ok().and_then(|c| c.emails().into_iter().next());
-    let outcome = (|| -> Result<Option<SystemTime>, SmimeError> {
+    // Ok((signing time, why the signer is bad despite a valid signature)).
+    let outcome = (|| -> Result<(Option<SystemTime>, Option<String>), SmimeError> {
         let hash = hash_from_oid(&info.digest_alg.oid, "digest algorithm")?;
         r.hash = Some(hash.to_string());
         let (padding, sig_hash) = signature_scheme(info, hash)?;
@@ -457,17 +458,30 @@ fn check_signer(
                     return Err(SmimeError::malformed("signed attributes", "content-type does not match the content"));
                 }
                 time = signing_time(attrs)?;
-                super::ess::check_signing_certificate(attrs, cert)?;
                 crate::core::digest::digest(sig_hash, &attrs.to_der()?).as_bytes().to_vec()
             }
             None => content_digest.to_vec(),
         };
         let sig = key.pad_to_size(info.signature.as_bytes())?;
         key.verify(padding, sig_hash, &to_verify, &sig)?;
-        Ok(time)
+        // A good signature by a key whose signing-certificate attribute names another certificate: a
+        // certificate substitution (RFC 5035 section 3), so the signer is bad, not merely uncheckable.
+        let substituted = match &info.signed_attrs {
+            Some(attrs) => match super::ess::check_signing_certificate(attrs, cert) {
+                Ok(()) => None,
+                Err(SmimeError::Chain(why)) => Some(why),
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        Ok((time, substituted))
     })();
     match outcome {
-        Ok(time) => {
+        Ok((_, Some(why))) => {
+            r.status = SignerStatus::Bad;
+            r.detail = Some(why);
+        }
+        Ok((time, None)) => {
             if let Some(check) = opts.chain {
                 match check(cert, pool, time) {
                     Ok(weak) => r.weak.extend(weak),

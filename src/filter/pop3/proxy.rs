@@ -108,8 +108,8 @@ struct Session<'a> {
     pending: Option<String>,
     /// Sizes of opened messages (message number to octets), as RETR returns them.
     sizes: HashMap<u32, usize>,
-    /// Every message has been read once for its size: the number of messages the server listed then.
-    scanned: Option<u32>,
+    /// Every message has been read once for its size: the server's LIST then (number to stored size).
+    scanned: Option<HashMap<u32, usize>>,
     /// The next message, read ahead after a RETR (see [`Session::read_ahead`]).
     ahead: Option<(u32, Prepared)>,
     /// The message the last RETR asked for.
@@ -456,7 +456,8 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Reads message `n` ahead, while the client is busy with the one it just got: POP3 clients retrieve
+    /// Reads message `n` ahead (when the server listed it within `max_message_bytes`), while the client is
+    /// busy with the one it just got: POP3 clients retrieve
     /// messages one after another, each a round trip to the server, and through the proxy each waited for
     /// two (30% longer than direct to Dovecot, docs/performance.md). Only in a session whose LIST or STAT
     /// already had the proxy read every message (so reading one more time changes nothing on the server,
@@ -465,9 +466,11 @@ impl Session<'_> {
     /// work, would have the server send each message twice). The next command uses it when it is RETR
     /// or TOP of `n`; any other command drops it.
     async fn read_ahead(&mut self, n: u32) -> std::io::Result<()> {
-        let Some(count) = self.scanned else { return Ok(()) };
-        if n > count {
-            return Ok(());
+        // A message the server does not list, or one over the bound (streamed when asked for: reading it
+        // ahead would only read it twice).
+        match self.scanned.as_ref().and_then(|list| list.get(&n)) {
+            Some(size) if *size <= self.shared.max_message => {}
+            _ => return Ok(()),
         }
         if let Some(prepared) = self.prepare(n, false).await? {
             self.ahead = Some((n, prepared));
@@ -488,7 +491,7 @@ impl Session<'_> {
             // An opened message's size is noted by prepare (and the message kept in the cache, if any).
             self.prepare(n, false).await?;
         }
-        self.scanned = Some(list.iter().map(|(n, _)| *n).max().unwrap_or(0));
+        self.scanned = Some(list.into_iter().collect());
         Ok(())
     }
 
