@@ -471,7 +471,7 @@ impl Hook {
         name: &str,
         keystore: &Path,
         relay: std::net::SocketAddr,
-        receipts: bool,
+        inbound: &str,
     ) -> (Hook, std::net::SocketAddr) {
         let port = common::smtp::free_port();
         let config = w.path(&format!("{name}.toml"));
@@ -479,7 +479,7 @@ impl Hook {
             &config,
             format!(
                 "keystore = \"{}\"\nlocal_domains = [\"example.org\"]\nauthserv_id = \"mx.example.org\"\n\
-                 [inbound]\nreceipts = {receipts}\n[smtp]\nlisten = \"127.0.0.1:{port}\"\nrelay = \"{relay}\"\n",
+                 [inbound]\n{inbound}\n[smtp]\nlisten = \"127.0.0.1:{port}\"\nrelay = \"{relay}\"\n",
                 keystore.display()
             ),
         )
@@ -531,7 +531,9 @@ fn smtp_hook_answers_receipt_requests_for_local_recipients() {
     tampered[at] = b'P';
     let plain = w.openssl_mail("no-request", &[]);
 
-    let (hook, addr) = Hook::start(w, "hook-on", &keystore, sink.addr(), true);
+    let cas = w.cas.display().to_string();
+    let (hook, addr) =
+        Hook::start(w, "hook-on", &keystore, sink.addr(), &format!("receipts = true\nca_file = \"{cas}\""));
     for m in [&asks, &tampered, &plain] {
         let (code, text) = common::smtp::smtp_send(addr, "alice@example.org", &["bob@example.org"], m).unwrap();
         assert_eq!(code, 250, "{text}\n{}", hook.log());
@@ -563,15 +565,25 @@ fn smtp_hook_answers_receipt_requests_for_local_recipients() {
     assert!(o.status.success(), "{}", text(&o));
     drop(hook);
 
-    // receipts = false: the message goes on, no receipt.
-    let before = sink.messages().len();
-    let (hook, addr) = Hook::start(w, "hook-off", &keystore, sink.addr(), false);
-    let (code, text) = common::smtp::smtp_send(addr, "alice@example.org", &["bob@example.org"], &asks).unwrap();
-    assert_eq!(code, 250, "{text}");
-    let got = sink.wait_for(before + 1, std::time::Duration::from_secs(30));
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(sink.messages().len(), before + 1, "{}", hook.log());
-    assert!(!got.last().unwrap().text().contains("signed-receipt"));
+    // With the certificate path checked against another CA ([inbound] ca_file), Alice's signature does not
+    // verify: the message goes on marked failed, and no receipt; receipts = false: no receipt either.
+    let other = common::dovecot::make_ca(&w.openssl, &w.path("other-ca"), "another CA");
+    for (name, inbound, status) in [
+        ("hook-other-ca", format!("receipts = true\nca_file = \"{}\"", other.display()), "status=fail"),
+        ("hook-off", format!("receipts = false\nca_file = \"{cas}\""), "status=pass"),
+    ] {
+        let before = sink.messages().len();
+        let (hook, addr) = Hook::start(w, name, &keystore, sink.addr(), &inbound);
+        let (code, text) = common::smtp::smtp_send(addr, "alice@example.org", &["bob@example.org"], &asks).unwrap();
+        assert_eq!(code, 250, "{name}: {text}");
+        let got = sink.wait_for(before + 1, std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(sink.messages().len(), before + 1, "{name}: {}", hook.log());
+        let delivered = got.last().unwrap().text();
+        assert!(!delivered.contains("signed-receipt"), "{name}");
+        let header = delivered.lines().next().unwrap_or_default().to_string();
+        assert!(header.starts_with("Sealpost-Verification:") && delivered.contains(status), "{name}: {delivered}");
+    }
 }
 
 /// `mail verify` reports the request; `mail receipt` answers it with a message whose receipt openssl

@@ -58,6 +58,13 @@ pub struct Inbound {
     /// the mail arrived and was processed.
     #[serde(default)]
     pub receipts: bool,
+    /// Trusted CA certificates (PEM, one or more) for S/MIME and PEM signers' certificate paths. Without
+    /// it only the signature and the From are checked, and the verdict notes that the path was not.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The certificates of `ca_file`, read by [`Config::parse`].
+    #[serde(skip)]
+    pub anchors: Vec<x509_cert::Certificate>,
 }
 
 fn yes() -> bool {
@@ -76,7 +83,7 @@ impl Default for Outbound {
 
 impl Default for Inbound {
     fn default() -> Inbound {
-        Inbound { verify: true, decrypt: true, receipts: false }
+        Inbound { verify: true, decrypt: true, receipts: false, ca_file: None, anchors: Vec::new() }
     }
 }
 
@@ -340,6 +347,9 @@ impl Config {
                 return Err(format!("{name}.max_message_bytes: from 1 to {}", crate::mime::entity::MAX_MESSAGE));
             }
         }
+        if let Some(path) = &c.inbound.ca_file {
+            c.inbound.anchors = read_anchors(path)?;
+        }
         for d in &mut c.local_domains {
             *d = crate::keystore::address::normalize(&format!("x@{d}"))
                 .and_then(|a| a.split_once('@').map(|(_, d)| d.to_string()))
@@ -366,11 +376,41 @@ impl Config {
     }
 }
 
+/// The CA certificates of `[inbound] ca_file` (PEM or DER, at least one).
+fn read_anchors(path: &std::path::Path) -> Result<Vec<x509_cert::Certificate>, String> {
+    use der::Decode;
+    let what = format!("inbound.ca_file {}", path.display());
+    let bytes = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
+    let ders = crate::x509::encoding::certificate_ders(&bytes).map_err(|e| format!("{what}: {e}"))?;
+    let certs: Vec<x509_cert::Certificate> = ders
+        .iter()
+        .map(|d| x509_cert::Certificate::from_der(d).map_err(|e| format!("{what}: {e}")))
+        .collect::<Result<_, _>>()?;
+    if certs.is_empty() {
+        return Err(format!("{what} holds no certificate"));
+    }
+    Ok(certs)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // A panic in a test is a failed test.
 
     use super::*;
+
+    #[test]
+    fn inbound_ca_file_is_read_when_parsed() {
+        let e = Config::parse("[inbound]\nca_file = \"/nonexistent/ca.pem\"\n").unwrap_err();
+        assert!(e.starts_with("inbound.ca_file /nonexistent/ca.pem: "), "{e}");
+        let dir = std::env::temp_dir().join(format!("sealpost-config-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, b"no certificate here\n").unwrap();
+        let e = Config::parse(&format!("[inbound]\nca_file = \"{}\"\n", empty.display())).unwrap_err();
+        assert!(e.contains("neither DER nor PEM") || e.contains("holds no certificate"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(Config::parse("[inbound]\nreceipts = true\n").unwrap().inbound.anchors.is_empty());
+    }
 
     #[test]
     fn the_contract_example_parses() {

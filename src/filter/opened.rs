@@ -59,6 +59,8 @@ pub struct Opener {
     ks: Keystore,
     authserv_id: String,
     passphrase: Option<Zeroizing<Vec<u8>>>,
+    /// Trust anchors for S/MIME and PEM signers (`[inbound] ca_file`).
+    anchors: Vec<x509_cert::Certificate>,
     policy: Policy,
     keys: Cache<MailKeys>,
     max_bytes: usize,
@@ -79,6 +81,7 @@ impl Opener {
             ks,
             authserv_id,
             passphrase,
+            anchors: Vec::new(),
             policy: Policy::default(),
             keys: Cache::new(ttl.min(Duration::from_secs(60))),
             max_bytes,
@@ -87,7 +90,8 @@ impl Opener {
         }
     }
 
-    /// The opener of a proxy: the configuration's authserv-id and passphrase file, the endpoint's cache.
+    /// The opener of a proxy: the configuration's authserv-id, passphrase file and `[inbound] ca_file`, the
+    /// endpoint's cache.
     pub fn for_proxy(
         config: &super::config::Config,
         endpoint: &super::config::Endpoint,
@@ -96,7 +100,9 @@ impl Opener {
         let authserv_id = crate::mail::result_header::authserv_id(config.authserv_id.as_deref());
         let passphrase = super::plan::passphrase(config)?;
         let ttl = Duration::from_secs(endpoint.cache_seconds);
-        Ok(Opener::new(ks, authserv_id, passphrase, endpoint.cache_bytes, ttl))
+        let mut opener = Opener::new(ks, authserv_id, passphrase, endpoint.cache_bytes, ttl);
+        opener.anchors = config.inbound.anchors.clone();
+        Ok(opener)
     }
 
     /// What is kept under `key`, if anything.
@@ -142,6 +148,7 @@ impl Opener {
             let mut reasons = Vec::new();
             Ok::<_, ()>(super::plan::inbound_keys(
                 &self.ks,
+                &self.anchors,
                 &from,
                 &users,
                 self.passphrase.as_deref().map(|p| &p[..]),

@@ -119,7 +119,8 @@ pub fn plan(config: &Config, ks: &Keystore, raw: &[u8], forced: Option<Direction
                 reasons.push("[inbound] verify and decrypt are both off".into());
                 Action::PassThrough
             } else {
-                keys = inbound_keys(ks, &from, if decrypt { &to } else { &[] }, pass, &mut reasons);
+                let anchors = &config.inbound.anchors;
+                keys = inbound_keys(ks, anchors, &from, if decrypt { &to } else { &[] }, pass, &mut reasons);
                 if config.inbound.receipts {
                     reasons.push(
                         "S/MIME signed-receipt requests answered for recipients with an S/MIME key, when the \
@@ -213,16 +214,21 @@ fn is_signed_receipt(raw: &[u8]) -> bool {
     })
 }
 
-/// The keys to open an inbound message: the secret keys of `recipients` (to decrypt) and the certificates of
-/// `senders` (to verify), each found one named in `reasons`.
+/// The keys to open an inbound message: the secret keys of `recipients` (to decrypt), the certificates of
+/// `senders` (to verify), each found one named in `reasons`, and the configured trust `anchors`.
 pub(crate) fn inbound_keys(
     ks: &Keystore,
+    anchors: &[x509_cert::Certificate],
     senders: &[String],
     recipients: &[String],
     pass: Option<&[u8]>,
     reasons: &mut Vec<String>,
 ) -> MailKeys {
-    let mut keys = MailKeys::default();
+    let mut keys = MailKeys { anchors: anchors.to_vec(), ..MailKeys::default() };
+    if !anchors.is_empty() {
+        reasons
+            .push(format!("{} trusted CA certificate(s) for S/MIME and PEM paths ([inbound] ca_file)", anchors.len()));
+    }
     for addr in recipients {
         for f in [Format::Pgp, Format::Smime] {
             if keys.add_keystore_secret(ks, addr, f, pass).unwrap_or(false) {

@@ -161,9 +161,10 @@ pub fn groups(
                 } else {
                     let decrypt_for = if alone.is_some() { &rcpts[..] } else { &[] };
                     let key = format!("in|{}|{}", from.join(","), decrypt_for.join(","));
-                    let keys = cache
-                        .loaded
-                        .get(&key, || Ok::<_, FilterError>(inbound_keys(ks, &from, decrypt_for, pass, &mut reasons)))?;
+                    let keys = cache.loaded.get(&key, || {
+                        let anchors = &config.inbound.anchors;
+                        Ok::<_, FilterError>(inbound_keys(ks, anchors, &from, decrypt_for, pass, &mut reasons))
+                    })?;
                     Plan {
                         direction: Direction::Inbound,
                         action: Action::Open { decrypt },
