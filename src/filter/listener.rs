@@ -12,6 +12,71 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::FilterError;
+use super::config::{Config, Endpoint};
+use super::opened::Opener;
+use super::tls::Connector;
+use crate::keystore::Keystore;
+
+/// What every session of a proxy shares, built from its `[imap]` or `[pop3]` section.
+pub struct Proxy {
+    /// Opens sealed messages with the logged-in user's keys, and keeps them.
+    pub opener: Opener,
+    /// The connection to the upstream server (plain, TLS, STARTTLS/STLS).
+    pub connector: Connector,
+    /// How long either side may stay silent.
+    pub idle: Duration,
+    /// Largest message held to be opened (or response held to be rewritten); larger ones pass through as
+    /// they are.
+    pub max_message: usize,
+}
+
+/// What tells the proxies apart here: the name, the default addresses, the refusal of a client over the
+/// connection limit.
+pub struct ProxyKind {
+    /// The name in logs (`imap`, `pop3`).
+    pub name: &'static str,
+    /// Where it listens unless told.
+    pub default_listen: &'static str,
+    /// Where it connects unless told.
+    pub default_upstream: &'static str,
+    /// What a client over the limit is told before it is closed (`* BYE ...`, `-ERR ...`).
+    pub refusal: &'static [u8],
+}
+
+/// Runs a proxy until SIGTERM or SIGINT: the addresses from the command line, else `endpoint`, else the
+/// kind's defaults; every client gets `session` with the shared [`Proxy`].
+pub fn serve_proxy<F, Fut>(
+    kind: ProxyKind,
+    config: &Config,
+    endpoint: &Endpoint,
+    ks: Keystore,
+    listen: Option<&str>,
+    upstream: Option<&str>,
+    session: F,
+) -> Result<(), FilterError>
+where
+    F: Fn(TcpStream, Arc<Proxy>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let listen = listen.map(String::from).or(endpoint.listen.clone()).unwrap_or_else(|| kind.default_listen.into());
+    let upstream =
+        upstream.map(String::from).or(endpoint.upstream.clone()).unwrap_or_else(|| kind.default_upstream.into());
+    let shared = Arc::new(Proxy {
+        opener: Opener::for_proxy(config, endpoint, ks)?,
+        connector: Connector::new(endpoint, &upstream)?,
+        idle: Duration::from_secs(endpoint.timeout_seconds),
+        max_message: endpoint.max_message_bytes,
+    });
+    let how = Listen {
+        name: kind.name,
+        addr: &listen,
+        upstream: &upstream,
+        max_connections: endpoint.max_connections,
+        refusal: kind.refusal,
+        shutdown: Duration::from_secs(endpoint.shutdown_seconds),
+    };
+    serve(how, move |client| session(client, shared.clone()))
+}
 
 /// How a proxy listens.
 pub struct Listen<'a> {

@@ -19,8 +19,9 @@ use super::state::{Action, State};
 use super::wire::{self, Literal};
 use crate::filter::FilterError;
 use crate::filter::config::Config;
-use crate::filter::opened::{Opener, Shown};
-use crate::filter::tls::{BoxStream, Connector};
+use crate::filter::listener::{Proxy, ProxyKind, serve_proxy};
+use crate::filter::opened::Shown;
+use crate::filter::tls::BoxStream;
 use crate::keystore::Keystore;
 
 /// Longest line read from either side.
@@ -29,45 +30,22 @@ const MAX_LINE: usize = 64 << 10;
 const MAX_COMMAND: usize = 64 << 10;
 
 /// What every session shares.
-struct Shared {
-    opener: Opener,
-    connector: Connector,
-    idle: Duration,
-    /// Largest FETCH response held in memory to be rewritten; larger ones pass through as they are.
-    max_held: usize,
-}
-
 type ClientWriter = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
 
 /// Runs the proxy until SIGTERM or SIGINT; then lets sessions end for `shutdown_seconds`.
 pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<&str>) -> Result<(), FilterError> {
-    let listen = listen.map(String::from).or(config.imap.listen.clone()).unwrap_or_else(|| "127.0.0.1:1143".into());
-    let upstream =
-        upstream.map(String::from).or(config.imap.upstream.clone()).unwrap_or_else(|| "127.0.0.1:143".into());
-    let e = &config.imap;
-    let opener = Opener::for_proxy(&config, e, ks)?;
-    let connector = Connector::new(e, &upstream)?;
-    let shared = Arc::new(Shared {
-        opener,
-        connector,
-        idle: Duration::from_secs(e.timeout_seconds),
-        max_held: e.max_message_bytes,
-    });
-    let listen = crate::filter::listener::Listen {
+    let kind = ProxyKind {
         name: "imap",
-        addr: &listen,
-        upstream: &upstream,
-        max_connections: e.max_connections,
+        default_listen: "127.0.0.1:1143",
+        default_upstream: "127.0.0.1:143",
         refusal: b"* BYE [UNAVAILABLE] too many connections, try again later\r\n",
-        shutdown: Duration::from_secs(e.shutdown_seconds),
     };
-    crate::filter::listener::serve(listen, move |client| {
-        let shared = shared.clone();
-        async move { session(client, &shared).await }
+    serve_proxy(kind, &config, &config.imap, ks, listen, upstream, |client, shared| async move {
+        session(client, &shared).await
     })
 }
 
-async fn session(client: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()> {
+async fn session(client: TcpStream, shared: &Arc<Proxy>) -> std::io::Result<()> {
     let (server, greeting) = match shared.connector.imap().await {
         Ok(v) => v,
         Err(e) => {
@@ -166,7 +144,7 @@ async fn server_to_client(
     mut r: BufReader<tokio::io::ReadHalf<BoxStream>>,
     client: ClientWriter,
     state: Arc<Mutex<State>>,
-    shared: Arc<Shared>,
+    shared: Arc<Proxy>,
 ) -> std::io::Result<()> {
     let mut line = Vec::new();
     loop {
@@ -189,7 +167,8 @@ async fn server_to_client(
             continue;
         }
         let in_flight = state.lock().map(|s| s.in_flight()).unwrap_or_default();
-        let Some(held) = response::read(&mut r, &mut *w, &line, in_flight.injected, MAX_LINE, shared.max_held).await?
+        let Some(held) =
+            response::read(&mut r, &mut *w, &line, in_flight.injected, MAX_LINE, shared.max_message).await?
         else {
             w.flush().await?;
             continue;
@@ -231,7 +210,7 @@ async fn relay_response<R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin>(
 /// (kept under the message's UID in the selected mailbox), or the response as the server sent it when the
 /// message cannot be opened.
 fn answer(
-    shared: &Shared,
+    shared: &Proxy,
     user: Option<&str>,
     prefix: Option<String>,
     in_flight: &super::state::Fetch,

@@ -15,7 +15,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
@@ -26,49 +25,28 @@ use super::wire::{self, Reply};
 use crate::filter::FilterError;
 use crate::filter::config::Config;
 use crate::filter::imap::wire::read_line;
+use crate::filter::listener::{Proxy, ProxyKind, serve_proxy};
 use crate::filter::opened::{Opener, Shown};
-use crate::filter::tls::{BoxStream, Connector};
+use crate::filter::tls::BoxStream;
 use crate::keystore::Keystore;
 
 /// Longest line read from either side (RFC 2449 allows 512 octets for responses; be generous).
 const MAX_LINE: usize = 64 << 10;
 
-struct Shared {
-    opener: Opener,
-    connector: Connector,
-    idle: Duration,
-    max_message: usize,
-}
-
 /// Runs the proxy until SIGTERM or SIGINT; then lets sessions end for `shutdown_seconds`.
 pub fn run(config: Config, ks: Keystore, listen: Option<&str>, upstream: Option<&str>) -> Result<(), FilterError> {
-    let listen = listen.map(String::from).or(config.pop3.listen.clone()).unwrap_or_else(|| "127.0.0.1:1110".into());
-    let upstream =
-        upstream.map(String::from).or(config.pop3.upstream.clone()).unwrap_or_else(|| "127.0.0.1:110".into());
-    let e = &config.pop3;
-    let opener = Opener::for_proxy(&config, e, ks)?;
-    let connector = Connector::new(e, &upstream)?;
-    let shared = Arc::new(Shared {
-        opener,
-        connector,
-        idle: Duration::from_secs(e.timeout_seconds),
-        max_message: e.max_message_bytes,
-    });
-    let how = crate::filter::listener::Listen {
+    let kind = ProxyKind {
         name: "pop3",
-        addr: &listen,
-        upstream: &upstream,
-        max_connections: e.max_connections,
+        default_listen: "127.0.0.1:1110",
+        default_upstream: "127.0.0.1:110",
         refusal: b"-ERR [SYS/TEMP] too many connections, try again later\r\n",
-        shutdown: Duration::from_secs(e.shutdown_seconds),
     };
-    crate::filter::listener::serve(how, move |client| {
-        let shared = shared.clone();
-        async move { session(client, &shared).await }
+    serve_proxy(kind, &config, &config.pop3, ks, listen, upstream, |client, shared| async move {
+        session(client, &shared).await
     })
 }
 
-async fn session(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
+async fn session(client: TcpStream, shared: &Proxy) -> std::io::Result<()> {
     let (server, greeting) = match shared.connector.pop3().await {
         Ok(v) => v,
         Err(e) => {
@@ -97,7 +75,7 @@ async fn session(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
 }
 
 struct Session<'a> {
-    shared: &'a Shared,
+    shared: &'a Proxy,
     cr: BufReader<OwnedReadHalf>,
     cw: OwnedWriteHalf,
     sr: BufReader<ReadHalf<BoxStream>>,
