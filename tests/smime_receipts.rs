@@ -130,15 +130,7 @@ impl World {
     fn openssl_verify_receipt_mail(&self, receipt_message: &Path, original: &Path) -> Output {
         let p7 = receipt_message.with_extension("p7.pem");
         run_ok(self.openssl().args(["smime", "-pk7out", "-in"]).arg(receipt_message).arg("-out").arg(&p7));
-        self.openssl()
-            .args(["cms", "-verify_receipt"])
-            .arg(&p7)
-            .args(["-rctform", "PEM", "-in"])
-            .arg(original)
-            .arg("-CAfile")
-            .arg(&self.cas)
-            .output()
-            .unwrap()
+        self.openssl_verify_receipt_as(&p7, &["-rctform", "PEM"], original)
     }
 
     /// `sealpost mail verify --original` of a receipt message.
@@ -154,11 +146,18 @@ impl World {
             .unwrap()
     }
 
+    /// `openssl cms -verify_receipt` of a DER receipt against a DER original.
     fn openssl_verify_receipt(&self, receipt: &Path, original: &Path) -> Output {
+        self.openssl_verify_receipt_as(receipt, &["-rctform", "DER", "-inform", "DER"], original)
+    }
+
+    /// `openssl cms -verify_receipt RECEIPT FORMS -in ORIGINAL` to the test CAs.
+    fn openssl_verify_receipt_as(&self, receipt: &Path, forms: &[&str], original: &Path) -> Output {
         self.openssl()
             .args(["cms", "-verify_receipt"])
             .arg(receipt)
-            .args(["-rctform", "DER", "-inform", "DER", "-in"])
+            .args(forms)
+            .arg("-in")
             .arg(original)
             .arg("-CAfile")
             .arg(&self.cas)
