@@ -29,6 +29,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::openpgp::new_len;
 use sealpost::core::cipher::CipherAlgorithm;
 use sealpost::core::digest::{HashAlgorithm, digest};
 use sealpost::core::mode::{Direction, Mode, Padding, process};
@@ -401,18 +402,6 @@ enum Len {
     Claim(u32),
     /// Old format four-octet length claiming this many bytes.
     OldClaim(u32),
-}
-
-fn new_len(n: usize, out: &mut Vec<u8>) {
-    if n < 192 {
-        out.push(n as u8);
-    } else if n < 8384 {
-        out.push((((n - 192) >> 8) + 192) as u8);
-        out.push(((n - 192) & 0xff) as u8);
-    } else {
-        out.push(0xff);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
 }
 
 fn packet(tag: u8, body: &[u8], len: Len) -> Vec<u8> {

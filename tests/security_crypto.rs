@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+use common::openpgp::{mpi, packet};
 use common::{peer, run, run_ok, scratch};
 use sequoia_openpgp as openpgp;
 
@@ -52,31 +53,6 @@ fn keys() -> &'static PathBuf {
 
 // ------------------------------------------------------------------------------------------------------------
 // OpenPGP packets by hand (RFC 9580)
-
-fn packet(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![0xc0 | tag];
-    let n = body.len();
-    if n < 192 {
-        out.push(n as u8);
-    } else if n < 8384 {
-        out.push((((n - 192) >> 8) + 192) as u8);
-        out.push(((n - 192) & 0xff) as u8);
-    } else {
-        out.push(0xff);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
-    out.extend_from_slice(body);
-    out
-}
-
-fn mpi(n: &[u8]) -> Vec<u8> {
-    let first = n.iter().position(|b| *b != 0).unwrap_or(n.len());
-    let n = &n[first..];
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
-    let mut out = (bits as u16).to_be_bytes().to_vec();
-    out.extend_from_slice(n);
-    out
-}
 
 /// SEIPD v1 (AES-256 under `key`) around a literal packet of `text`; `flip_mdc` damages the MDC.
 fn seipd(key: &[u8], text: &[u8], flip_mdc: bool) -> Vec<u8> {

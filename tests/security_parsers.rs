@@ -22,6 +22,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::openpgp::{mpi, packet};
 use common::sandboxed::Run;
 use common::{peer, run_ok, scratch};
 
@@ -308,32 +309,6 @@ fn f2_an_indefinite_length_in_a_certificate_is_refused() {
 
 // ------------------------------------------------------------------------------------------------------------
 // OpenPGP packets by hand (RFC 9580 section 4.2)
-
-fn packet(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![0xc0 | tag];
-    let n = body.len();
-    if n < 192 {
-        out.push(n as u8);
-    } else if n < 8384 {
-        out.push((((n - 192) >> 8) + 192) as u8);
-        out.push(((n - 192) & 0xff) as u8);
-    } else {
-        out.push(0xff);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
-    out.extend_from_slice(body);
-    out
-}
-
-/// An MPI: the bit count, then the big-endian number.
-fn mpi(n: &[u8]) -> Vec<u8> {
-    let first = n.iter().position(|b| *b != 0).unwrap_or(n.len());
-    let n = &n[first..];
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
-    let mut out = (bits as u16).to_be_bytes().to_vec();
-    out.extend_from_slice(n);
-    out
-}
 
 /// A literal data packet (binary, no name, date 0).
 fn literal(data: &[u8]) -> Vec<u8> {

@@ -7,6 +7,7 @@
 pub mod bench_mail;
 pub mod dovecot;
 pub mod gpg;
+pub mod openpgp;
 pub mod pki;
 pub mod postfix;
 pub mod sandboxed;
