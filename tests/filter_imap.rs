@@ -8,24 +8,16 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::Killed as Proxy;
 use common::dovecot::{Dovecot, PASSWORD, imap_fetch_all, python_clients};
 use common::smtp::{free_port, wait_for_port};
 use common::{peer, run_ok, scratch};
 
 fn sealpost() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sealpost"))
-}
-
-struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A private Dovecot where Bob has, in INBOX, a message Carol signed and encrypted to him with gpg (UID 1)

@@ -9,21 +9,13 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::Killed as Proxy;
 use common::dovecot::{Dovecot, PASSWORD, pop3_retr_all, python_clients};
 use common::smtp::{free_port, wait_for_port};
 use common::{peer, scratch};
-
-struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct World {
     dovecot: Dovecot,

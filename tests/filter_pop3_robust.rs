@@ -10,9 +10,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Killed as Proxy;
 use common::dovecot::{Dovecot, PASSWORD};
 use common::smtp::{free_port, wait_for_port};
 use common::{peer, scratch};
@@ -22,15 +23,6 @@ const ENDS_WITHIN: Duration = Duration::from_secs(5);
 
 fn sealpost() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sealpost"))
-}
-
-struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Starts the proxy with `config` (the `[pop3]` table's `listen` is added), its log in `dir/proxy.log`.

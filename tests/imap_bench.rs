@@ -47,11 +47,12 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
+use common::Killed as Proxy;
 use common::dovecot::{Dovecot, PASSWORD};
 use common::gpg::Gpg;
 use common::smtp::{free_port, wait_for_port};
@@ -67,16 +68,6 @@ const READ_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn sealpost() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sealpost"))
-}
-
-/// The proxy process, killed on drop.
-struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 // ---- The messages.

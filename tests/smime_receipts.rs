@@ -455,14 +455,7 @@ fn signing_certificate_v2_binds_the_certificate() {
 }
 
 /// A running `sealpost filter smtp` relaying to `relay`, with `[inbound] receipts = ...`; killed on drop.
-struct Hook(std::process::Child, PathBuf);
-
-impl Drop for Hook {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+struct Hook(common::Killed, PathBuf);
 
 impl Hook {
     fn start(
@@ -492,7 +485,7 @@ impl Hook {
             .spawn()
             .unwrap();
         let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let hook = Hook(child, log);
+        let hook = Hook(common::Killed(child), log);
         assert!(common::smtp::wait_for_port(addr, std::time::Duration::from_secs(20)), "{}", hook.log());
         (hook, addr)
     }

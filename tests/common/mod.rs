@@ -16,7 +16,17 @@ pub mod smtp;
 pub mod smtp_load;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+
+/// A child process (a proxy or filter a test started) killed and reaped when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// `../shared/vectors` (or `$SEALPOST_VECTORS`), if it exists. When it does not and
 /// `SEALPOST_REQUIRE_VECTORS=1`, the test fails; otherwise it prints why it skips.
