@@ -455,7 +455,11 @@ fn signing_certificate_v2_binds_the_certificate() {
 }
 
 /// A running `sealpost filter smtp` relaying to `relay`, with `[inbound] receipts = ...`; killed on drop.
-struct Hook(common::Killed, PathBuf);
+struct Hook {
+    /// Held for its drop: the process is killed with the hook.
+    _process: common::Killed,
+    log: PathBuf,
+}
 
 impl Hook {
     fn start(
@@ -485,13 +489,13 @@ impl Hook {
             .spawn()
             .unwrap();
         let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let hook = Hook(common::Killed(child), log);
+        let hook = Hook { _process: common::Killed(child), log };
         assert!(common::smtp::wait_for_port(addr, std::time::Duration::from_secs(20)), "{}", hook.log());
         (hook, addr)
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.1).unwrap_or_default()
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
