@@ -7,14 +7,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::gpg::Gpg;
-use super::run_ok;
 
 /// The user who receives the encrypted messages (the keystore holds its secret key).
 pub const ENCRYPTED_USER: &str = "carol@example.org";
-
-fn sealpost() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sealpost"))
-}
 
 /// The user the plaintext messages are delivered to (in their Received field).
 const PLAIN_USER: &str = "bob@example.org";
@@ -318,20 +313,12 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 /// Keys (RSA-3072, by `sealpost key generate`): carol@example.org receives, dan@example.net sends. The
 /// keystore has carol's secret key and dan's certificate; gpg has dan's secret key and carol's certificate.
 pub fn keys(dir: &Path, gpg: &Gpg) -> std::path::PathBuf {
-    for (who, uid) in [("carol", "Carol <carol@example.org>"), ("dan", "Dan <dan@example.net>")] {
-        run_ok(sealpost().args(["key", "generate", "--type", "pgp", "--uid", uid, "--output"]).arg(dir.join(who)));
-    }
-    let ks = dir.join("ks");
-    run_ok(
-        sealpost()
-            .arg("--keystore")
-            .arg(&ks)
-            .args(["key", "import"])
-            .arg(dir.join("carol.key"))
-            .arg(dir.join("dan.cert")),
-    );
-    gpg.import(&[&dir.join("dan.key"), &dir.join("carol.cert")]);
-    ks
+    super::sealed::receiver_and_sender(
+        dir,
+        gpg,
+        ("carol", "Carol <carol@example.org>"),
+        ("dan", "Dan <dan@example.net>"),
+    )
 }
 
 pub fn encrypted_message(i: usize, body: &[u8]) -> Vec<u8> {

@@ -15,24 +15,33 @@ pub struct BobAndCarol {
     pub encrypted: Vec<u8>,
 }
 
-/// Makes, in `dir`, `bob.key`/`bob.cert` (bob@example.org) and `carol.key`/`carol.cert` (carol@example.com),
-/// the keystore `dir/ks`, and the message, with gpg (`gpg_bin`) signing as Carol.
-pub fn bob_and_carol(gpg_bin: &Path, dir: &Path) -> BobAndCarol {
+/// OpenPGP keys made by `sealpost key generate` in `dir` (`NAME.key`, `NAME.cert`) for a receiver and a
+/// sender, each `(name, user id)`: the keystore `dir/ks` (returned) gets the receiver's secret key and the
+/// sender's certificate, `gpg` the sender's secret key and the receiver's certificate.
+pub fn receiver_and_sender(dir: &Path, gpg: &Gpg, receiver: (&str, &str), sender: (&str, &str)) -> PathBuf {
     let sealpost = || Command::new(env!("CARGO_BIN_EXE_sealpost"));
-    for (who, uid) in [("bob", "Bob <bob@example.org>"), ("carol", "Carol <carol@example.com>")] {
+    for (who, uid) in [receiver, sender] {
         run_ok(sealpost().args(["key", "generate", "--type", "pgp", "--uid", uid, "--output"]).arg(dir.join(who)));
     }
     let ks = dir.join("ks");
+    let (r, s) = (receiver.0, sender.0);
     run_ok(
         sealpost()
             .arg("--keystore")
             .arg(&ks)
             .args(["key", "import"])
-            .arg(dir.join("bob.key"))
-            .arg(dir.join("carol.cert")),
+            .arg(dir.join(format!("{r}.key")))
+            .arg(dir.join(format!("{s}.cert"))),
     );
+    gpg.import(&[&dir.join(format!("{s}.key")), &dir.join(format!("{r}.cert"))]);
+    ks
+}
+
+/// Makes, in `dir`, `bob.key`/`bob.cert` (bob@example.org) and `carol.key`/`carol.cert` (carol@example.com),
+/// the keystore `dir/ks`, and the message, with gpg (`gpg_bin`) signing as Carol.
+pub fn bob_and_carol(gpg_bin: &Path, dir: &Path) -> BobAndCarol {
     let gpg = Gpg::new(gpg_bin);
-    gpg.import(&[&dir.join("carol.key"), &dir.join("bob.cert")]);
+    let ks = receiver_and_sender(dir, &gpg, ("bob", "Bob <bob@example.org>"), ("carol", "Carol <carol@example.com>"));
     std::fs::write(dir.join("inner.eml"), "Content-Type: text/plain\r\n\r\nThe secret plan.\r\n").unwrap();
     let armored = run_ok(
         gpg.cmd()
